@@ -1,0 +1,54 @@
+# Video2Shop: every target starts from `setup`, which is idempotent and fast the second time.
+#   make run    play the bundled demo clip (under xvfb-run when there is no display)
+#   make test   lint, import contracts and the whole test suite, offscreen
+#   make setup  set-up alone: Debian packages (when root or sudo), .venv, pip install
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := resources/demo/demo.mp4
+ARGS   ?=
+
+.PHONY: setup system run test lint demo clean
+
+setup: system $(STAMP)
+
+system:
+	@bash scripts/setup-system.sh
+
+$(BIN)/python:
+	@echo "setup: creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV) || { echo "setup: ERROR: could not create a virtual environment; on Debian: apt-get install python3-venv" >&2; exit 1; }
+	@$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "setup: installing Python packages into $(VENV) (first time: a few minutes)"
+	@$(BIN)/python -m pip install -q -e '.[test]' || { echo "setup: ERROR: pip install failed (see above); PyPI must be reachable" >&2; exit 1; }
+	@touch $(STAMP)
+
+# Plays the demo; without a display it runs under a virtual X server.
+run: setup
+	@if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ] || [ "$$QT_QPA_PLATFORM" = "offscreen" ]; then \
+		$(BIN)/python main.py $(ARGS); \
+	elif command -v xvfb-run >/dev/null 2>&1; then \
+		echo "run: no display; starting the player under xvfb-run"; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python main.py $(ARGS); \
+	else \
+		echo "run: ERROR: no display and no xvfb-run (apt-get install xvfb)" >&2; exit 1; \
+	fi
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/lint-imports
+
+test: setup
+	@QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# Regenerates the bundled demo clip (see resources/demo/README.md).
+demo: setup
+	@$(BIN)/python scripts/make_demo.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

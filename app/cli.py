@@ -1,0 +1,193 @@
+"""The ``video2shop`` command. ``video2shop play`` (and ``python main.py``) starts the player."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_VIDEO = ROOT / "resources" / "demo" / "demo.mp4"
+DEMO_ANNOTATIONS = ROOT / "resources" / "demo" / "demo.json"
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line on stderr, exit status 2."""
+
+
+def _point(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y in video pixels, got {text!r}") from None
+    return x, y
+
+
+def _frame(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a frame number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("frame numbers start at 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="video2shop",
+        description="Shop while watching: a player that boxes the clothes actors wear and "
+        "matches them to shop products.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    play = sub.add_parser(
+        "play",
+        help="play a video with clickable garment boxes (the default command)",
+        description="Play a video with its garment boxes. Without VIDEO, plays the bundled demo.",
+    )
+    add_play_arguments(play)
+    return parser
+
+
+def add_play_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("video", nargs="?", metavar="VIDEO", help="video file (default: the demo)")
+    p.add_argument("--annotations", metavar="FILE.json",
+                   help="boxes to show, in the annotations format (docs/annotations.md)")
+    p.add_argument("--frame", type=_frame, metavar="N",
+                   help="open paused on decoder frame N (0-based)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="save the window once frame N is on screen with its boxes, then exit 0 "
+                   "(works headless)")
+    p.add_argument("--click", type=_point, metavar="X,Y",
+                   help="click this point (video pixels) before the screenshot")
+    p.add_argument("--kiosk", action="store_true",
+                   help="demo booth: fullscreen, loop, controls hidden until the mouse moves")
+    p.add_argument("--loop", action="store_true", help="start over at the end")
+    p.add_argument("--no-vlc", action="store_true",
+                   help="play with OpenCV instead of VLC (no sound; for machines without libVLC)")
+    p.add_argument("--size", type=_point, metavar="W,H", default=None,
+                   help="window size in pixels (screenshots default to 1280,760)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in ("play", "-h", "--help"):
+        argv = ["play", *argv]  # `video2shop FILE` plays FILE
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "play":
+            return run_player(args)
+    except UsageError as exc:
+        print(f"video2shop: {exc}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 0
+
+
+def run_player(args: argparse.Namespace) -> int:
+    headless = args.screenshot is not None
+    has_display = any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY"))
+    if not has_display and not os.environ.get("QT_QPA_PLATFORM"):
+        if headless:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        else:
+            raise UsageError(
+                "no display to open a window on: run under xvfb-run (make run does), or use "
+                "--screenshot PNG to render offscreen"
+            )
+    if args.click is not None and not headless:
+        raise UsageError("--click needs --screenshot (it is for automation)")
+
+    video = args.video
+    annotations = args.annotations
+    if video is None:
+        if not DEMO_VIDEO.exists():
+            raise UsageError(f"no VIDEO given and the demo clip is missing ({DEMO_VIDEO}); "
+                             "run `make demo` to make it")
+        video = str(DEMO_VIDEO)
+        if annotations is None and DEMO_ANNOTATIONS.exists():
+            annotations = str(DEMO_ANNOTATIONS)
+
+    from PySide6.QtCore import QTimer  # noqa: PLC0415 (Qt loads only when a window is wanted)
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from app.controller import PlayerController  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+    from ui.main_window import MainWindow  # noqa: PLC0415
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Video2Shop")
+    app.setOrganizationName("Video2Shop")
+    settings = Settings()
+    window = MainWindow()
+    controller = PlayerController(
+        window, settings, use_vlc=not args.no_vlc, loop=args.loop or args.kiosk
+    )
+    _route_exceptions(controller, headless)
+
+    if headless:
+        w, h = args.size or (1280, 760)
+        window.resize(int(w), int(h))
+    elif args.size:
+        window.resize(int(args.size[0]), int(args.size[1]))
+    elif settings.geometry is not None:
+        window.restoreGeometry(settings.geometry)
+
+    errors: list[str] = []
+    controller.error_shown.connect(errors.append)
+    opened = controller.open_video(video)
+    if annotations and not controller.load_annotations(annotations):
+        opened = False
+    if opened and args.frame is not None:
+        if controller.reader is not None and args.frame >= controller.reader.frame_count:
+            controller.show_error(
+                f"frame {args.frame} is past the end: the video has frames 0 to "
+                f"{controller.reader.frame_count - 1}"
+            )
+            opened = False
+        else:
+            opened = controller.show_frame(args.frame)
+
+    if headless:
+        window.show()
+        app.processEvents()
+        if not opened:
+            print(f"video2shop: {errors[-1] if errors else 'cannot open ' + video}",
+                  file=sys.stderr)
+            window.close()
+            return 2
+        if args.click is not None:
+            window.video.click_video_point(*args.click)
+        app.processEvents()
+        ok = window.grab().save(args.screenshot)
+        window.close()
+        if not ok:
+            print(f"video2shop: cannot write screenshot {args.screenshot}", file=sys.stderr)
+            return 2
+        return 0
+
+    if args.kiosk:
+        window.set_kiosk(True)
+    else:
+        window.show()
+    if opened and (args.kiosk or args.loop):
+        QTimer.singleShot(0, controller.play)
+    return app.exec()
+
+
+def _route_exceptions(controller, headless: bool) -> None:
+    """An exception in a Qt slot goes to the status bar (and stderr), never kills the player."""
+
+    def hook(exc_type, exc, tb):
+        traceback.print_exception(exc_type, exc, tb)
+        if not headless:
+            controller.show_status(f"Internal error: {exc_type.__name__}: {exc}")
+
+    sys.excepthook = hook
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""What the player remembers between runs (QSettings): volume, mute, recent files, geometry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 10
+
+
+class Settings:
+    """Typed access to QSettings. ``path`` (or $VIDEO2SHOP_SETTINGS) stores an INI file there
+    instead of the user's config folder: tests and kiosks use it to stay isolated."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        path = path or os.environ.get("VIDEO2SHOP_SETTINGS")
+        if path:
+            self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+        else:
+            self._qs = QSettings("Video2Shop", "player")
+
+    def _int(self, key: str, default: int) -> int:
+        try:
+            return int(self._qs.value(key, default))
+        except (TypeError, ValueError):
+            return default  # a hand-edited or corrupt value never stops the player
+
+    @property
+    def volume(self) -> int:
+        return max(0, min(100, self._int("audio/volume", 80)))
+
+    @volume.setter
+    def volume(self, v: int) -> None:
+        self._qs.setValue("audio/volume", int(v))
+
+    @property
+    def muted(self) -> bool:
+        return str(self._qs.value("audio/muted", "false")).lower() in ("1", "true")
+
+    @muted.setter
+    def muted(self, m: bool) -> None:
+        self._qs.setValue("audio/muted", bool(m))
+
+    @property
+    def recent_files(self) -> list[str]:
+        value = self._qs.value("files/recent", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])][:MAX_RECENT]
+
+    def add_recent(self, path: str) -> list[str]:
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files if p != path]
+        self._qs.setValue("files/recent", recent[:MAX_RECENT])
+        return recent[:MAX_RECENT]
+
+    def clear_recent(self) -> None:
+        self._qs.setValue("files/recent", [])
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        value = self._qs.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    @geometry.setter
+    def geometry(self, g: QByteArray) -> None:
+        self._qs.setValue("window/geometry", g)
+
+    def sync(self) -> None:
+        self._qs.sync()

@@ -1,0 +1,1 @@
+"""Synthetic clips with exact ground truth."""

@@ -1,0 +1,173 @@
+"""Frame-exact reading with OpenCV, and the checks that turn a bad file into a clear message.
+
+OpenCV is the engine's decoder: ``CAP_PROP_POS_FRAMES`` seeks were measured frame-exact on
+H.264, so ``VideoReader.read(i)`` returns exactly decoder frame ``i``. The player uses it for
+every paused or stepped frame, and the engine keys all results by these indices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.types import VideoInfo
+
+
+class VideoError(Exception):
+    """A video that cannot be played, with what is wrong and what to do about it."""
+
+
+# Sequential reads are cheap; a seek decodes from the previous keyframe. Reading forward up to
+# this many frames is faster than seeking on typical GOP sizes.
+_FORWARD_READ_LIMIT = 48
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Open ``path`` and check that it holds a decodable video stream.
+
+    Raises ``VideoError`` with a message a viewer can act on: missing, empty, not a video, no
+    video stream (audio only), or unreadable first frame.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"File not found: {p}")
+    if p.is_dir():
+        raise VideoError(f"{p} is a folder, not a video file")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise VideoError(f"Cannot read {p}: {exc.strerror}") from None
+    if size == 0:
+        raise VideoError(f"{p.name} is empty (0 bytes): the file was not written completely")
+    if not os.access(p, os.R_OK):
+        raise VideoError(f"Cannot read {p.name}: permission denied")
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            raise VideoError(
+                f"{p.name} is not a video that can be played: the file is corrupt or not a "
+                "video format (try re-encoding it with ffmpeg)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0:
+            raise VideoError(f"{p.name} has no video stream (audio only?): nothing to show")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise VideoError(
+                f"{p.name}: no frame could be decoded; the file is truncated or corrupt"
+            )
+        # after OpenCV's automatic rotation the frame's shape is what is shown
+        height, width = frame.shape[:2]
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
+        if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+            fps = 25.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+        codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
+    finally:
+        cap.release()
+    return VideoInfo(
+        path=str(p), width=width, height=height, fps=fps, frame_count=max(count, 1), codec=codec
+    )
+
+
+class VideoReader:
+    """Exact random access to decoded frames (BGR uint8 arrays).
+
+    Thread-safe: one lock guards the capture, so the UI thread and a background thread can share
+    a reader. ``frame_count`` shrinks to the last readable frame when a truncated file is found
+    out (``truncated`` then says so).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], info: VideoInfo | None = None) -> None:
+        self.info = info or probe(path)
+        self.path = str(path)
+        self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        if not self._cap.isOpened():
+            raise VideoError(f"Cannot open {Path(path).name} for reading")
+        self._next = 0  # index of the frame the next cap.read() returns
+        self._lock = threading.Lock()
+        self.frame_count = self.info.frame_count
+        self.truncated = False
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame ``index`` exactly; ``IndexError`` outside the readable range."""
+        with self._lock:
+            if index < 0 or index >= self.frame_count:
+                raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
+            if not (self._next <= index <= self._next + _FORWARD_READ_LIMIT):
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+                self._next = index
+            while self._next < index:
+                if not self._cap.grab():
+                    return self._hit_end(index)
+                self._next += 1
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                return self._hit_end(index)
+            self._next = index + 1
+            return frame
+
+    def _hit_end(self, index: int) -> np.ndarray:
+        # The container promised more frames than the stream holds (truncated file, or a
+        # wrong header count): remember the real end so callers stop asking.
+        self.frame_count = max(1, min(self.frame_count, index))
+        self.truncated = True
+        self._next = 1 << 60  # force a seek next time
+        raise IndexError(f"frame {index} cannot be decoded (stream ends at {self.frame_count})")
+
+    def check_end(self) -> bool:
+        """Decode the last frame the header promises; False (and ``truncated``) if it fails.
+        Finds truncated files at open time instead of at the end of playback."""
+        last = self.frame_count - 1
+        try:
+            self.read(last)
+        except IndexError:
+            self._find_last_readable(last)
+            return False
+        return True
+
+    def _find_last_readable(self, bad: int) -> None:
+        lo, hi = 0, bad  # frame lo is readable, frame hi is not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            with self._lock:
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, mid)
+                ok = self._cap.grab()
+                self._next = 1 << 60
+            if ok:
+                lo = mid
+            else:
+                hi = mid
+        self.frame_count = lo + 1
+        self.truncated = True
+
+    def close(self) -> None:
+        with self._lock:
+            self._cap.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fingerprint(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """A stable identity for a video file: size plus hashes of its first and last megabyte.
+    Cheap on multi-GB files, and changes when the file is re-encoded or replaced."""
+    p = Path(path)
+    size = p.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with p.open("rb") as f:
+        h.update(f.read(chunk))
+        if size > chunk:
+            f.seek(max(chunk, size - chunk))
+            h.update(f.read(chunk))
+    return h.hexdigest()[:32]

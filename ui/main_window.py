@@ -1,0 +1,211 @@
+"""The main window: layout, menus and keyboard shortcuts. Emits intent; app/ wires it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.controls import ControlBar
+from ui.track_panel import TrackPanel
+from ui.video_view import VideoView
+
+VIDEO_FILTER = (
+    "Videos (*.mp4 *.m4v *.mkv *.mov *.avi *.webm *.wmv *.flv *.mpg *.mpeg *.ts *.3gp);;"
+    "All files (*)"
+)
+
+
+class MainWindow(QMainWindow):
+    open_requested = Signal(str)  # a video path
+    annotations_requested = Signal(str)
+    play_pause_requested = Signal()
+    seek_relative_requested = Signal(float)  # seconds
+    step_requested = Signal(int)  # frames
+    rate_step_requested = Signal(int)  # -1 slower, +1 faster
+    mute_toggle_requested = Signal()
+    clear_recent_requested = Signal()
+    closing = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Video2Shop")
+        self.resize(1180, 720)
+        self.setAcceptDrops(True)
+        self.video = VideoView()
+        self.controls = ControlBar()
+        self.panel = TrackPanel()
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.video, 1)
+        lay.addWidget(self.controls)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([900, 280])
+        self.setCentralWidget(self.splitter)
+        self.statusBar().showMessage("Ready")
+        self._kiosk = False
+        self._hide_timer = QTimer(self)
+        self._hide_timer.setSingleShot(True)
+        self._hide_timer.setInterval(3000)
+        self._hide_timer.timeout.connect(self._hide_chrome)
+        self.video.files_dropped.connect(self._on_dropped)
+        self.video.double_clicked.connect(self.toggle_fullscreen)
+        self.video.mouse_activity.connect(self._on_mouse_activity)
+        self.controls.fullscreen_requested.connect(self.toggle_fullscreen)
+        self._build_menus()
+
+    # --- menus and shortcuts ------------------------------------------------------------------
+    def _action(self, text: str, keys, slot, menu: QMenu | None = None) -> QAction:
+        act = QAction(text, self)
+        if keys:
+            seqs = keys if isinstance(keys, list) else [keys]
+            act.setShortcuts([QKeySequence(k) for k in seqs])
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(slot)
+        self.addAction(act)  # the shortcut works even when the menu bar is hidden (fullscreen)
+        if menu is not None:
+            menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action(
+            "&Open Video…", QKeySequence.StandardKey.Open, self.show_open_dialog, file_menu
+        )
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action("Load &Annotations…", None, self.show_annotations_dialog, file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+
+        play = bar.addMenu("&Playback")
+        self._action("Play/Pause", Qt.Key.Key_Space, self.play_pause_requested.emit, play)
+        play.addSeparator()
+        self._action("Forward 5 s", Qt.Key.Key_Right,
+                     lambda: self.seek_relative_requested.emit(5.0), play)
+        self._action("Back 5 s", Qt.Key.Key_Left,
+                     lambda: self.seek_relative_requested.emit(-5.0), play)
+        self._action("Forward 1 s", "Shift+Right",
+                     lambda: self.seek_relative_requested.emit(1.0), play)
+        self._action("Back 1 s", "Shift+Left",
+                     lambda: self.seek_relative_requested.emit(-1.0), play)
+        play.addSeparator()
+        self._action("Next Frame", [Qt.Key.Key_Period, Qt.Key.Key_E],
+                     lambda: self.step_requested.emit(1), play)
+        self._action("Previous Frame", Qt.Key.Key_Comma,
+                     lambda: self.step_requested.emit(-1), play)
+        play.addSeparator()
+        self._action("Slower", Qt.Key.Key_BracketLeft,
+                     lambda: self.rate_step_requested.emit(-1), play)
+        self._action("Faster", Qt.Key.Key_BracketRight,
+                     lambda: self.rate_step_requested.emit(1), play)
+        self._action("Mute", Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
+
+        view = bar.addMenu("&View")
+        self.fullscreen_action = self._action("&Fullscreen", Qt.Key.Key_F, self.toggle_fullscreen,
+                                              view)
+        self._action("Leave Fullscreen", Qt.Key.Key_Escape, self.leave_fullscreen)
+        self.panel_action = QAction("Side &Panel", self, checkable=True, checked=True)
+        self.panel_action.toggled.connect(self.panel.setVisible)
+        view.addAction(self.panel_action)
+
+    def set_recent_files(self, paths: list[str]) -> None:
+        self.recent_menu.clear()
+        for i, path in enumerate(paths):
+            label = f"&{i + 1}  {Path(path).name}" if i < 9 else Path(path).name
+            act = self.recent_menu.addAction(label)
+            act.setToolTip(path)
+            act.setData(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_requested.emit(p))
+        if not paths:
+            empty = self.recent_menu.addAction("(none)")
+            empty.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu").triggered.connect(
+                self.clear_recent_requested.emit
+            )
+
+    def show_open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", VIDEO_FILTER)
+        if path:
+            self.open_requested.emit(path)
+
+    def show_annotations_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load annotations", "", "JSON (*.json)")
+        if path:
+            self.annotations_requested.emit(path)
+
+    # --- fullscreen and kiosk -----------------------------------------------------------------
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.leave_fullscreen()
+        else:
+            self.menuBar().hide()
+            self.statusBar().hide()
+            self.showFullScreen()
+
+    def leave_fullscreen(self) -> None:
+        if self.isFullScreen() and not self._kiosk:
+            self.showNormal()
+            self.menuBar().show()
+            self.statusBar().show()
+            self.controls.show()
+
+    def set_kiosk(self, on: bool) -> None:
+        """Fullscreen, no chrome; the controls come back while the mouse moves."""
+        self._kiosk = on
+        if on:
+            self.menuBar().hide()
+            self.statusBar().hide()
+            self.panel.hide()
+            self.showFullScreen()
+            self._hide_chrome()
+
+    @property
+    def kiosk(self) -> bool:
+        return self._kiosk
+
+    def _hide_chrome(self) -> None:
+        if self._kiosk:
+            self.controls.hide()
+            self.setCursor(Qt.CursorShape.BlankCursor)
+
+    def _on_mouse_activity(self) -> None:
+        if self._kiosk:
+            self.controls.show()
+            self.unsetCursor()
+            self._hide_timer.start()
+
+    # --- drag and drop and close ----------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        self.video.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.video.dropEvent(event)
+
+    def _on_dropped(self, paths: list[str]) -> None:
+        json_paths = [p for p in paths if p.lower().endswith(".json")]
+        others = [p for p in paths if not p.lower().endswith(".json")]
+        if others:
+            self.open_requested.emit(others[0])
+        if json_paths:
+            self.annotations_requested.emit(json_paths[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.closing.emit()
+        super().closeEvent(event)

@@ -1,0 +1,281 @@
+"""The video surface: one QPainter draws the frame and the boxes of that same frame.
+
+A native VLC window cannot carry clickable Qt overlays, and painting the frame and its boxes in
+two places lets them drift apart by a frame. Here both arrive together in ``set_frame(image,
+index, detections)`` and are painted together.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from engine.types import Detections
+
+
+def track_color(track_id: int) -> QColor:
+    """A stable, distinct colour per track (golden-ratio hues)."""
+    hue = (0.11 + 0.618033988749895 * max(0, track_id)) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 1.0)
+    return QColor(int(r * 255), int(g * 255), int(b * 255))
+
+
+def hit_test(xyxy: np.ndarray, x: float, y: float, margin: float = 0.0) -> int:
+    """Row of the box under video point (x, y), or -1. Where boxes nest (a shirt inside a
+    full-length box), the smallest wins, so every box stays clickable."""
+    if len(xyxy) == 0:
+        return -1
+    inside = (
+        (xyxy[:, 0] - margin <= x)
+        & (x <= xyxy[:, 2] + margin)
+        & (xyxy[:, 1] - margin <= y)
+        & (y <= xyxy[:, 3] + margin)
+    )
+    if not inside.any():
+        return -1
+    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    rows = np.flatnonzero(inside)
+    return int(rows[np.argmin(area[rows])])
+
+
+class VideoView(QWidget):
+    box_clicked = Signal(int)  # track id of the clicked box
+    background_clicked = Signal()  # a click on the video outside every box
+    hovered_track_changed = Signal(int)  # -1 when the pointer leaves every box
+    files_dropped = Signal(list)  # local paths
+    mouse_activity = Signal()  # any pointer movement (kiosk mode shows its controls)
+    double_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+        self._frame_index = -1
+        self._dets = Detections.empty()
+        self._hover = -1
+        self._selected = -1
+        self._message = ""
+        self._message_is_error = False
+        self._placeholder = "Open a video with Ctrl+O, or drop a file here"
+
+    # --- state in -------------------------------------------------------------------------
+    def set_frame(self, image: QImage, index: int, detections: Detections | None = None) -> None:
+        self._image = image
+        self._frame_index = index
+        self._dets = detections if detections is not None else Detections.empty()
+        self._update_hover(self.mapFromGlobal(self.cursor().pos()))
+        self.update()
+
+    def set_selected(self, track_id: int) -> None:
+        self._selected = track_id
+        self.update()
+
+    def set_message(self, text: str, error: bool = True) -> None:
+        """A message drawn over the video (an error, or a hint); empty text removes it."""
+        self._message = text
+        self._message_is_error = error
+        self.update()
+
+    def clear(self) -> None:
+        self._image = None
+        self._frame_index = -1
+        self._dets = Detections.empty()
+        self._hover = -1
+        self.update()
+
+    # --- state out (tests and the controller read these) -----------------------------------
+    @property
+    def frame_index(self) -> int:
+        return self._frame_index
+
+    @property
+    def detections(self) -> Detections:
+        return self._dets
+
+    @property
+    def hovered_track(self) -> int:
+        return self._hover
+
+    @property
+    def selected_track(self) -> int:
+        return self._selected
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def image(self) -> QImage | None:
+        return self._image
+
+    # --- geometry ---------------------------------------------------------------------------
+    def video_rect(self) -> QRectF:
+        """Where the frame is drawn: as large as fits, aspect kept, centred (letterboxed)."""
+        if self._image is None or self._image.isNull():
+            return QRectF()
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        w, h = iw * scale, ih * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def _scale(self) -> float:
+        r = self.video_rect()
+        return r.width() / self._image.width() if self._image is not None and r.width() else 1.0
+
+    def video_to_widget(self, x: float, y: float) -> QPointF:
+        r, s = self.video_rect(), self._scale()
+        return QPointF(r.x() + x * s, r.y() + y * s)
+
+    def widget_to_video(self, p: QPointF) -> tuple[float, float] | None:
+        r = self.video_rect()
+        if r.isEmpty() or not r.contains(p):
+            return None
+        s = self._scale()
+        return (p.x() - r.x()) / s, (p.y() - r.y()) / s
+
+    def track_at(self, x: float, y: float) -> int:
+        """Track id of the box under video point (x, y), or -1."""
+        row = hit_test(self._dets.xyxy, x, y, margin=2.0 / max(self._scale(), 1e-6))
+        return int(self._dets.tracker_id[row]) if row >= 0 else -1
+
+    # --- painting ---------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(12, 12, 14))
+        if self._image is not None and not self._image.isNull():
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            p.drawImage(self.video_rect(), self._image)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._paint_boxes(p)
+        elif not self._message:
+            p.setPen(QColor(160, 160, 170))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+        if self._message:
+            self._paint_message(p)
+        p.end()
+
+    def _paint_boxes(self, p: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        font.setBold(True)
+        p.setFont(font)
+        fm = QFontMetricsF(font)
+        s = self._scale()
+        r = self.video_rect()
+        categories = self._dets.data.get("category")
+        # paint hovered and selected last so that they sit on top
+        order = sorted(
+            range(len(self._dets)),
+            key=lambda i: int(self._dets.tracker_id[i]) in (self._hover, self._selected),
+        )
+        for i in order:
+            tid = int(self._dets.tracker_id[i])
+            x1, y1, x2, y2 = (float(v) for v in self._dets.xyxy[i])
+            box = QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s)
+            color = track_color(tid)
+            hot = tid == self._hover or tid == self._selected
+            if hot:
+                fill = QColor(color)
+                fill.setAlpha(70)
+                p.fillRect(box, fill)
+            p.setPen(QPen(color, 3.5 if hot else 2.0))
+            p.drawRect(box)
+            label = str(categories[i]) if categories is not None and categories[i] else ""
+            label = f"{label} #{tid}" if label else f"#{tid}"
+            tw, th = fm.horizontalAdvance(label) + 8, fm.height() + 2
+            ty = box.top() - th if box.top() - th >= r.top() else box.top()
+            tag = QRectF(box.left(), ty, tw, th)
+            p.fillRect(tag, color)
+            p.setPen(QColor(0, 0, 0))
+            p.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _paint_message(self, p: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        p.setFont(font)
+        margin = 24
+        area = self.rect().adjusted(margin, margin, -margin, -margin)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        bounds = p.boundingRect(area, int(flags), self._message).adjusted(-16, -12, 16, 12)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(120, 24, 24, 225) if self._message_is_error else QColor(30, 30, 40, 215))
+        p.drawRoundedRect(bounds, 8, 8)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(bounds, int(flags), self._message)
+
+    # --- input ------------------------------------------------------------------------------
+    def _update_hover(self, pos: QPointF) -> None:
+        v = self.widget_to_video(QPointF(pos))
+        tid = self.track_at(*v) if v is not None else -1
+        if tid != self._hover:
+            self._hover = tid
+            self.setCursor(
+                Qt.CursorShape.PointingHandCursor if tid >= 0 else Qt.CursorShape.ArrowCursor
+            )
+            self.hovered_track_changed.emit(tid)
+            self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._update_hover(event.position())
+        self.mouse_activity.emit()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        if self._hover != -1:
+            self._hover = -1
+            self.hovered_track_changed.emit(-1)
+            self.update()
+        super().leaveEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.mouse_activity.emit()
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        v = self.widget_to_video(event.position())
+        if v is None:
+            return
+        self.click_video_point(*v)
+
+    def click_video_point(self, x: float, y: float) -> int:
+        """Acts as a click at video pixel (x, y): the automation flag ``--click`` uses it.
+        Returns the clicked track id, or -1."""
+        tid = self.track_at(x, y)
+        if tid >= 0:
+            self.box_clicked.emit(tid)
+        else:
+            self.background_clicked.emit()
+        return tid
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
