@@ -53,22 +53,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_play_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("video", nargs="?", metavar="VIDEO", help="video file (default: the demo)")
-    p.add_argument("--annotations", metavar="FILE.json",
-                   help="boxes to show, in the annotations format (docs/annotations.md)")
-    p.add_argument("--frame", type=_frame, metavar="N",
-                   help="open paused on decoder frame N (0-based)")
-    p.add_argument("--screenshot", metavar="PNG",
-                   help="save the window once frame N is on screen with its boxes, then exit 0 "
-                   "(works headless)")
-    p.add_argument("--click", type=_point, metavar="X,Y",
-                   help="click this point (video pixels) before the screenshot")
-    p.add_argument("--kiosk", action="store_true",
-                   help="demo booth: fullscreen, loop, controls hidden until the mouse moves")
+    p.add_argument(
+        "--annotations",
+        metavar="FILE.json",
+        help="boxes to show, in the annotations format (docs/annotations.md)",
+    )
+    p.add_argument(
+        "--frame", type=_frame, metavar="N", help="open paused on decoder frame N (0-based)"
+    )
+    p.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="save the window once frame N is on screen with its boxes, then exit 0 "
+        "(works headless)",
+    )
+    p.add_argument(
+        "--click",
+        type=_point,
+        metavar="X,Y",
+        help="click this point (video pixels) before the screenshot",
+    )
+    p.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="demo booth: fullscreen, loop, controls hidden until the mouse moves",
+    )
     p.add_argument("--loop", action="store_true", help="start over at the end")
-    p.add_argument("--no-vlc", action="store_true",
-                   help="play with OpenCV instead of VLC (no sound; for machines without libVLC)")
-    p.add_argument("--size", type=_point, metavar="W,H", default=None,
-                   help="window size in pixels (screenshots default to 1280,760)")
+    p.add_argument(
+        "--no-vlc",
+        action="store_true",
+        help="play with OpenCV instead of VLC (no sound; for machines without libVLC)",
+    )
+    p.add_argument(
+        "--size",
+        type=_point,
+        metavar="W,H",
+        default=None,
+        help="window size in pixels (screenshots default to 1280,760)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,18 +127,20 @@ def run_player(args: argparse.Namespace) -> int:
     annotations = args.annotations
     if video is None:
         if not DEMO_VIDEO.exists():
-            raise UsageError(f"no VIDEO given and the demo clip is missing ({DEMO_VIDEO}); "
-                             "run `make demo` to make it")
+            raise UsageError(
+                f"no VIDEO given and the demo clip is missing ({DEMO_VIDEO}); "
+                "run `make demo` to make it"
+            )
         video = str(DEMO_VIDEO)
         if annotations is None and DEMO_ANNOTATIONS.exists():
             annotations = str(DEMO_ANNOTATIONS)
 
-    from PySide6.QtCore import QTimer  # noqa: PLC0415 (Qt loads only when a window is wanted)
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
-    from app.controller import PlayerController  # noqa: PLC0415
-    from app.settings import Settings  # noqa: PLC0415
-    from ui.main_window import MainWindow  # noqa: PLC0415
+    from app.controller import PlayerController
+    from app.settings import Settings
+    from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Video2Shop")
@@ -155,8 +179,9 @@ def run_player(args: argparse.Namespace) -> int:
         window.show()
         app.processEvents()
         if not opened:
-            print(f"video2shop: {errors[-1] if errors else 'cannot open ' + video}",
-                  file=sys.stderr)
+            print(
+                f"video2shop: {errors[-1] if errors else 'cannot open ' + video}", file=sys.stderr
+            )
             window.close()
             return 2
         if args.click is not None:

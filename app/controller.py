@@ -78,6 +78,8 @@ class PlayerController(QObject):
         self._anchor_index = 0
         self._anchor_time = 0.0
         self._rejected = 0
+        # VLC's seeks land near, not on, the target: frames before it are not shown
+        self._resume_index = 0
         self.sync_stats = {"matched": 0, "estimated": 0, "rejected": 0}
         self._wire()
 
@@ -182,7 +184,9 @@ class PlayerController(QObject):
                     f" — made for {w}x{h}, the video is {self.info.width}x{self.info.height}: "
                     "boxes may be misplaced"
                 )
-        self.show_status(f"Annotations: {len(self.annotations)} tracks from {Path(path).name}{note}")
+        self.show_status(
+            f"Annotations: {len(self.annotations)} tracks from {Path(path).name}{note}"
+        )
         if self.index >= 0 and not self.playing:
             self.show_frame(self.index)
         return True
@@ -243,6 +247,7 @@ class PlayerController(QObject):
             self.show_frame(0)  # at the end, play starts over
         self._ensure_backend()
         self._anchor(self.index)
+        self._resume_index = self.index
         self.playing = True
         self._rejected = 0
         self.window.controls.set_playing(True)
@@ -276,6 +281,7 @@ class PlayerController(QObject):
         index = max(0, min(index, self.reader.frame_count - 1))
         if self.playing:
             self._anchor(index)
+            self._resume_index = index
             self._rejected = 0
             if self._indexer is not None:
                 self._indexer.follow(index)
@@ -286,7 +292,7 @@ class PlayerController(QObject):
 
     def seek_relative(self, seconds: float) -> None:
         if self.info is not None:
-            self.seek_frame(self.index + int(round(seconds * self.info.fps)))
+            self.seek_frame(self.index + round(seconds * self.info.fps))
 
     def set_rate(self, rate: float) -> None:
         self.rate = float(min(max(rate, RATES[0]), RATES[-1]))
@@ -331,16 +337,20 @@ class PlayerController(QObject):
             index = exact
         else:
             located = self._locator.locate(thumb, self.estimate())
+            if located.matched and located.index < self._resume_index:
+                self.sync_stats["rejected"] += 1
+                return  # VLC's seek landed a few frames early: these were already seen
             if located.matched and located.cost > self._locator.max_cost:
                 self._rejected += 1
                 self.sync_stats["rejected"] += 1
                 if self._rejected < _MAX_REJECTED_IN_A_ROW:
                     return
-                index = int(round(self.estimate()))
+                index = round(self.estimate())
             else:
                 index = located.index
                 self.sync_stats["matched" if located.matched else "estimated"] += 1
             self._rejected = 0
+            self._resume_index = 0
         index = max(0, min(index, self.reader.frame_count - 1))
         self._anchor(index)
         if self._indexer is not None:

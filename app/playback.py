@@ -47,7 +47,7 @@ def load_vlc() -> Any:
     if _vlc_error is not None:
         raise PlaybackUnavailable(_vlc_error)
     try:
-        import vlc  # noqa: PLC0415 (optional at run time)
+        import vlc
 
         vlc.libvlc_get_version()
     except (Exception, SystemExit) as exc:  # python-vlc raises or even exits when it fails
@@ -140,10 +140,13 @@ class VlcBackend(Backend):
         self._started = False
 
     def play(self, from_index: int) -> None:
-        ms = int(round(from_index / self._fps * 1000))
+        ms = round(from_index / self._fps * 1000)
         state = self._player.get_state()
-        if not self._started or state in (self._vlc.State.Ended, self._vlc.State.Stopped,
-                                          self._vlc.State.Error):
+        if not self._started or state in (
+            self._vlc.State.Ended,
+            self._vlc.State.Stopped,
+            self._vlc.State.Error,
+        ):
             self._player.stop()
             media = self._instance.media_new_path(self._path)
             media.add_option(f":start-time={ms / 1000:.3f}")
@@ -162,7 +165,7 @@ class VlcBackend(Backend):
 
     def seek(self, index: int) -> None:
         if self._started:
-            self._player.set_time(int(round(index / self._fps * 1000)))
+            self._player.set_time(round(index / self._fps * 1000))
 
     def set_rate(self, rate: float) -> None:
         self._player.set_rate(float(rate))
@@ -215,7 +218,7 @@ class OpenCvBackend(Backend):
 
     def play(self, from_index: int) -> None:
         self._index = from_index
-        self._timer.start(max(1, int(round(1000 / (self._fps * self._rate)))))
+        self._timer.start(max(1, round(1000 / (self._fps * self._rate))))
 
     def pause(self) -> None:
         self._timer.stop()
@@ -226,7 +229,7 @@ class OpenCvBackend(Backend):
     def set_rate(self, rate: float) -> None:
         self._rate = rate
         if self._timer.isActive():
-            self._timer.start(max(1, int(round(1000 / (self._fps * self._rate)))))
+            self._timer.start(max(1, round(1000 / (self._fps * self._rate))))
 
     def set_volume(self, volume: int) -> None:
         pass  # no audio without VLC

@@ -100,7 +100,7 @@ class FrameLocator:
         self.tie_penalty = tie_penalty
 
     def locate(self, thumb: np.ndarray, estimate: float) -> Located:
-        center = int(round(estimate))
+        center = round(estimate)
         candidates = self.store.get_many(max(0, center - self.window), center + self.window)
         if not candidates:
             return Located(max(0, center), False, float("nan"))

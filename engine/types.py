@@ -33,7 +33,7 @@ class VideoInfo:
         return index / self.fps if self.fps > 0 else 0.0
 
     def seconds_to_frame(self, seconds: float) -> int:
-        index = int(round(seconds * self.fps))
+        index = round(seconds * self.fps)
         return max(0, min(self.frame_count - 1, index))
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -49,6 +51,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
     try:
         if not cap.isOpened():
+            if _has_audio_only(p):
+                raise VideoError(f"{p.name} has no video stream (audio only): nothing to show")
             raise VideoError(
                 f"{p.name} is not a video that can be played: the file is corrupt or not a "
                 "video format (try re-encoding it with ffmpeg)"
@@ -77,6 +81,33 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     )
 
 
+def _has_audio_only(path: Path) -> bool:
+    """Asks ffprobe, when installed, whether the file holds audio and no video: only to pick
+    the right message after OpenCV refused the file."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return False
+    try:
+        out = subprocess.run(
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type",
+                "-of",
+                "csv=p=0",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "audio" in out and "video" not in out
+
+
 class VideoReader:
     """Exact random access to decoded frames (BGR uint8 arrays).
 
@@ -101,7 +132,8 @@ class VideoReader:
         with self._lock:
             if index < 0 or index >= self.frame_count:
                 raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
-            if not (self._next <= index <= self._next + _FORWARD_READ_LIMIT):
+            seeked = not (self._next <= index <= self._next + _FORWARD_READ_LIMIT)
+            if seeked:
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
                 self._next = index
             while self._next < index:
@@ -109,10 +141,15 @@ class VideoReader:
                     return self._hit_end(index)
                 self._next += 1
             ok, frame = self._cap.read()
-            if not ok or frame is None:
+            if not ok or frame is None or (seeked and not self._landed_on(index)):
                 return self._hit_end(index)
             self._next = index + 1
             return frame
+
+    def _landed_on(self, index: int) -> bool:
+        # A seek past the end of a truncated stream does not fail: FFmpeg hands back the last
+        # frame it could decode. The capture's position tells the truth.
+        return round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == index + 1
 
     def _hit_end(self, index: int) -> np.ndarray:
         # The container promised more frames than the stream holds (truncated file, or a
@@ -139,7 +176,7 @@ class VideoReader:
             mid = (lo + hi) // 2
             with self._lock:
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, mid)
-                ok = self._cap.grab()
+                ok = self._cap.grab() and self._landed_on(mid)
                 self._next = 1 << 60
             if ok:
                 lo = mid

@@ -20,11 +20,14 @@ from engine.synth.marker_clip import make_marker_clip  # noqa: E402
 def main() -> int:
     out = ROOT / "resources" / "demo"
     out.mkdir(parents=True, exist_ok=True)
-    ann = make_marker_clip(out / "demo.mp4", frames=300, fps=25.0, width=640, height=360,
-                           audio=True, gop=25)
+    ann = make_marker_clip(
+        out / "demo.mp4", frames=300, fps=25.0, width=640, height=360, audio=True, gop=25
+    )
     ann.save(out / "demo.json")
-    print(f"wrote {out / 'demo.mp4'} ({(out / 'demo.mp4').stat().st_size // 1024} KB) "
-          f"and {out / 'demo.json'}")
+    print(
+        f"wrote {out / 'demo.mp4'} ({(out / 'demo.mp4').stat().st_size // 1024} KB) "
+        f"and {out / 'demo.json'}"
+    )
     return 0
 
 

@@ -39,7 +39,7 @@ class ControlBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        style = self.style()
+        self.style()
         self._fps = 25.0
         self._frame_count = 0
         self._updating = False
@@ -122,7 +122,11 @@ class ControlBar(QWidget):
             self.mute_requested.emit(on)
 
     def _set_mute_icon(self, on: bool) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaVolumeMuted if on else QStyle.StandardPixmap.SP_MediaVolume
+        icon = (
+            QStyle.StandardPixmap.SP_MediaVolumeMuted
+            if on
+            else QStyle.StandardPixmap.SP_MediaVolume
+        )
         self.mute.setIcon(self.style().standardIcon(icon))
 
     # --- state in ---------------------------------------------------------------------------
@@ -130,7 +134,7 @@ class ControlBar(QWidget):
         self._fps, self._frame_count = fps, frame_count
         self._updating = True
         self.seek.setRange(0, max(0, frame_count - 1))
-        self.seek.setPageStep(max(1, int(round(fps * 5))))
+        self.seek.setPageStep(max(1, round(fps * 5)))
         self._updating = False
         self.set_position(0)
 
@@ -146,7 +150,9 @@ class ControlBar(QWidget):
             )
 
     def set_playing(self, playing: bool) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
         self.play.setIcon(self.style().standardIcon(icon))
 
     def set_rate(self, rate: float) -> None:

@@ -95,29 +95,39 @@ class MainWindow(QMainWindow):
         play = bar.addMenu("&Playback")
         self._action("Play/Pause", Qt.Key.Key_Space, self.play_pause_requested.emit, play)
         play.addSeparator()
-        self._action("Forward 5 s", Qt.Key.Key_Right,
-                     lambda: self.seek_relative_requested.emit(5.0), play)
-        self._action("Back 5 s", Qt.Key.Key_Left,
-                     lambda: self.seek_relative_requested.emit(-5.0), play)
-        self._action("Forward 1 s", "Shift+Right",
-                     lambda: self.seek_relative_requested.emit(1.0), play)
-        self._action("Back 1 s", "Shift+Left",
-                     lambda: self.seek_relative_requested.emit(-1.0), play)
+        self._action(
+            "Forward 5 s", Qt.Key.Key_Right, lambda: self.seek_relative_requested.emit(5.0), play
+        )
+        self._action(
+            "Back 5 s", Qt.Key.Key_Left, lambda: self.seek_relative_requested.emit(-5.0), play
+        )
+        self._action(
+            "Forward 1 s", "Shift+Right", lambda: self.seek_relative_requested.emit(1.0), play
+        )
+        self._action(
+            "Back 1 s", "Shift+Left", lambda: self.seek_relative_requested.emit(-1.0), play
+        )
         play.addSeparator()
-        self._action("Next Frame", [Qt.Key.Key_Period, Qt.Key.Key_E],
-                     lambda: self.step_requested.emit(1), play)
-        self._action("Previous Frame", Qt.Key.Key_Comma,
-                     lambda: self.step_requested.emit(-1), play)
+        self._action(
+            "Next Frame",
+            [Qt.Key.Key_Period, Qt.Key.Key_E],
+            lambda: self.step_requested.emit(1),
+            play,
+        )
+        self._action("Previous Frame", Qt.Key.Key_Comma, lambda: self.step_requested.emit(-1), play)
         play.addSeparator()
-        self._action("Slower", Qt.Key.Key_BracketLeft,
-                     lambda: self.rate_step_requested.emit(-1), play)
-        self._action("Faster", Qt.Key.Key_BracketRight,
-                     lambda: self.rate_step_requested.emit(1), play)
+        self._action(
+            "Slower", Qt.Key.Key_BracketLeft, lambda: self.rate_step_requested.emit(-1), play
+        )
+        self._action(
+            "Faster", Qt.Key.Key_BracketRight, lambda: self.rate_step_requested.emit(1), play
+        )
         self._action("Mute", Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
 
         view = bar.addMenu("&View")
-        self.fullscreen_action = self._action("&Fullscreen", Qt.Key.Key_F, self.toggle_fullscreen,
-                                              view)
+        self.fullscreen_action = self._action(
+            "&Fullscreen", Qt.Key.Key_F, self.toggle_fullscreen, view
+        )
         self._action("Leave Fullscreen", Qt.Key.Key_Escape, self.leave_fullscreen)
         self.panel_action = QAction("Side &Panel", self, checkable=True, checked=True)
         self.panel_action.toggled.connect(self.panel.setVisible)
@@ -192,10 +202,10 @@ class MainWindow(QMainWindow):
             self._hide_timer.start()
 
     # --- drag and drop and close ----------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         self.video.dragEnterEvent(event)
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         self.video.dropEvent(event)
 
     def _on_dropped(self, paths: list[str]) -> None:
@@ -206,6 +216,6 @@ class MainWindow(QMainWindow):
         if json_paths:
             self.annotations_requested.emit(json_paths[0])
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()
         super().closeEvent(event)

@@ -47,7 +47,7 @@ def marker_box(marker: Marker, index: int, frames: int, width: int, height: int)
     angle = 2 * np.pi * (marker.phase + marker.speed * t)
     cx = width / 2 + (width / 2 - w) * 0.85 * np.cos(angle)
     cy = height / 2 + (height / 2 - h) * 0.8 * np.sin(angle * 1.7)
-    x1, y1 = int(round(cx - w / 2)), int(round(cy - h / 2))
+    x1, y1 = round(cx - w / 2), round(cy - h / 2)
     return np.array([x1, y1, x1 + w, y1 + h], dtype=np.int64)
 
 
@@ -66,8 +66,14 @@ def render_frame(index: int, frames: int, width: int, height: int, markers=MARKE
         cv2.circle(frame, (int((x1 + x2) // 2), int((y1 + y2) // 2)), 4, (255, 255, 255), -1)
     scale = max(0.5, height / 360)
     cv2.putText(
-        frame, f"{index:05d}", (int(12 * scale), int(40 * scale)),
-        cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA,
+        frame,
+        f"{index:05d}",
+        (int(12 * scale), int(40 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.2 * scale,
+        (255, 255, 255),
+        max(1, int(2 * scale)),
+        cv2.LINE_AA,
     )
     return frame
 
@@ -88,15 +94,43 @@ def make_marker_clip(
         raise FfmpegMissing("ffmpeg not found: on Debian, apt-get install ffmpeg (make setup)")
     path = Path(path)
     cmd = [
-        ffmpeg, "-v", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps}",
-        "-i", "-",
+        ffmpeg,
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        f"{fps}",
+        "-i",
+        "-",
     ]
     if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=44100:duration={frames / fps}"]
+        cmd += [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=330:sample_rate=44100:duration={frames / fps}",
+        ]
     cmd += [
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-        "-g", str(gop), "-bf", "2", "-movflags", "+faststart",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(gop),
+        "-bf",
+        "2",
+        "-movflags",
+        "+faststart",
     ]
     if audio:
         cmd += ["-c:a", "aac", "-b:a", "64k", "-shortest"]

@@ -1,0 +1,83 @@
+"""VLC through its video callbacks: while playing, the boxes drawn belong to the frame shown."""
+
+import numpy as np
+import pytest
+
+from app.playback import PlaybackUnavailable, load_vlc
+from tests.app.helpers import FrameOracle
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _need_vlc():
+    try:
+        load_vlc()
+    except PlaybackUnavailable as exc:
+        pytest.fail(f"{exc}")
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return FrameOracle(300, 320, 180)
+
+
+def play_and_record(qtbot, c, window, oracle, seconds):
+    shown = []
+    c.frame_shown.connect(
+        lambda i: shown.append((i, oracle.which(window.video.image))) if c.playing else None
+    )
+    c.play()
+    qtbot.wait(int(seconds * 1000))
+    return shown
+
+
+@pytest.mark.parametrize("rate", [1.0, 4.0])
+def test_vlc_frames_carry_their_exact_index(qtbot, make_player, long_clip, oracle, rate):
+    window, c = make_player(use_vlc=True)
+    c.open_video(str(long_clip[0]))
+    c.load_annotations(str(long_clip[1]))
+    c.set_rate(rate)
+    shown = play_and_record(qtbot, c, window, oracle, 2.5)
+    assert c.backend.name == "vlc"
+    assert len(shown) > 20
+    errors = np.array([i - truth for i, truth in shown])
+    assert np.abs(errors).max() <= 1, f"index errors {errors.tolist()}"
+    assert (errors == 0).mean() >= 0.95
+    c.pause()
+    # paused: the exact decode of the same frame, with its boxes
+    assert oracle.which(window.video.image) == c.index == window.video.frame_index
+
+
+def test_seeking_while_playing_stays_in_sync(qtbot, make_player, long_clip, oracle):
+    window, c = make_player(use_vlc=True)
+    c.open_video(str(long_clip[0]))
+    c.load_annotations(str(long_clip[1]))
+    shown = play_and_record(qtbot, c, window, oracle, 0.8)
+    for target in (200, 40, 120):
+        c.seek_frame(target)
+        qtbot.wait(700)
+    c.pause()
+    errors = np.array([i - truth for i, truth in shown])
+    assert len(shown) > 30
+    assert np.abs(errors).max() <= 1, f"index errors {errors.tolist()}"
+    assert any(i >= 120 for i, _ in shown)
+
+
+def test_play_after_stepping_resumes_from_the_stepped_frame(qtbot, make_player, long_clip, oracle):
+    window, c = make_player(use_vlc=True)
+    c.open_video(str(long_clip[0]))
+    c.seek_frame(210)
+    for _ in range(3):
+        c.step(-1)
+    shown = play_and_record(qtbot, c, window, oracle, 0.6)
+    c.pause()
+    assert shown and shown[0][0] in (207, 208, 209)
+    assert all(abs(i - t) <= 1 for i, t in shown)
+
+
+def test_vlc_reaching_the_end_pauses_on_the_last_frame(qtbot, make_player, marker_clip):
+    _window, c = make_player(use_vlc=True)
+    c.open_video(str(marker_clip[0]))
+    c.seek_frame(90)
+    c.play()
+    qtbot.waitUntil(lambda: not c.playing, timeout=8000)
+    assert c.index == 99

@@ -1,0 +1,89 @@
+"""Shared fixtures: real clips made with ffmpeg, bad files, an isolated settings file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDEO2SHOP_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+def _need_ffmpeg() -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is missing: run `make setup` (apt-get install ffmpeg)")
+
+
+@pytest.fixture(scope="session")
+def clips_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def marker_clip(clips_dir):
+    """100 frames, 320x180, 25 fps, GOP 12 with B-frames: (mp4 path, json path, Annotations)."""
+    _need_ffmpeg()
+    from engine.synth.marker_clip import make_marker_clip
+
+    mp4 = clips_dir / "marker.mp4"
+    ann = make_marker_clip(mp4, frames=100, fps=25.0, width=320, height=180)
+    js = clips_dir / "marker.json"
+    ann.save(js)
+    return mp4, js, ann
+
+
+@pytest.fixture(scope="session")
+def long_clip(clips_dir):
+    """12 s (300 frames) with sound, for seeking and playback."""
+    _need_ffmpeg()
+    from engine.synth.marker_clip import make_marker_clip
+
+    mp4 = clips_dir / "long clip é.mp4"  # a space and a non-ASCII character on purpose
+    ann = make_marker_clip(mp4, frames=300, fps=25.0, width=320, height=180, audio=True)
+    js = clips_dir / "long.json"
+    ann.save(js)
+    return mp4, js, ann
+
+
+def ffmpeg(*args: str) -> None:
+    _need_ffmpeg()
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="session")
+def bad_files(clips_dir, marker_clip) -> dict[str, Path]:
+    """Files a viewer may open by mistake, each made for real."""
+    d = clips_dir / "bad"
+    d.mkdir()
+    files = {}
+    files["empty"] = d / "empty.mp4"
+    files["empty"].write_bytes(b"")
+    files["random"] = d / "random.mp4"
+    files["random"].write_bytes(os.urandom(200_000))
+    files["text"] = d / "notes.mkv"
+    files["text"].write_text("these are my notes, not a video\n" * 100)
+    files["audio_only"] = d / "song.m4a.mp4"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=2",
+        "-c:a",
+        "aac",
+        str(files["audio_only"]),
+    )
+    data = marker_clip[0].read_bytes()
+    files["truncated"] = d / "truncated.mp4"
+    files["truncated"].write_bytes(data[: len(data) // 2])
+    files["missing"] = d / "does-not-exist.mp4"
+    return files

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from engine.synth.marker_clip import render_frame
+from engine.video import VideoError, VideoReader, fingerprint, probe
+
+
+def which_frame(image: np.ndarray, frames: int, w: int, h: int) -> int:
+    """The index of the rendered frame that ``image`` shows (nearest by pixels)."""
+    errs = [np.abs(image.astype(int) - render_frame(i, frames, w, h)).mean() for i in range(frames)]
+    return int(np.argmin(errs))
+
+
+def test_probe_reads_the_stream(marker_clip):
+    info = probe(marker_clip[0])
+    assert (info.width, info.height, info.fps, info.frame_count) == (320, 180, 25.0, 100)
+    assert info.codec == "h264"
+
+
+def test_random_access_is_frame_exact(marker_clip):
+    # forward steps, backward steps and long jumps, across GOPs with B-frames
+    order = [0, 1, 2, 50, 49, 48, 99, 13, 12, 11, 60, 61, 97, 3]
+    with VideoReader(marker_clip[0]) as r:
+        for i in order:
+            assert which_frame(r.read(i), 100, 320, 180) == i
+
+
+def test_reading_outside_the_video_is_an_index_error(marker_clip):
+    with VideoReader(marker_clip[0]) as r, pytest.raises(IndexError):
+        r.read(100)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing", "File not found"),
+        ("empty", "is empty"),
+        ("random", "not a video"),
+        ("text", "not a video"),
+        ("audio_only", "no video stream"),
+    ],
+)
+def test_bad_files_raise_a_clear_video_error(bad_files, name, message):
+    with pytest.raises(VideoError, match=message):
+        probe(bad_files[name])
+
+
+def test_a_truncated_file_is_found_out_at_open(bad_files):
+    with VideoReader(bad_files["truncated"]) as r:
+        assert r.info.frame_count == 100  # the header still promises all frames
+        assert r.check_end() is False
+        assert r.truncated
+        assert 0 < r.frame_count < 100
+        last = r.read(r.frame_count - 1)  # the real last frame decodes
+        assert which_frame(last, 100, 320, 180) == r.frame_count - 1
+
+
+def test_fingerprint_is_stable_and_changes_with_the_content(marker_clip, bad_files, tmp_path):
+    assert fingerprint(marker_clip[0]) == fingerprint(marker_clip[0])
+    assert fingerprint(marker_clip[0]) != fingerprint(bad_files["truncated"])
