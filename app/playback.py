@@ -9,7 +9,9 @@ VLC's thread. Which decoder frame it was is decided on the main thread (engine.f
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,21 @@ VLC_ARGS = (
     "--no-sub-autodetect-file",
     "--no-stats",
 )
+
+
+def audio_args() -> tuple[str, ...]:
+    """VLC's audio output for this machine. With no sound card and no sound server (a
+    headless box, a container, CI) ALSA prints a screen of errors for every file; the dummy
+    output keeps the clock and stays quiet."""
+    if os.environ.get("VIDEO2SHOP_AOUT"):
+        return (f"--aout={os.environ['VIDEO2SHOP_AOUT']}",)
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    has_server = bool(os.environ.get("PULSE_SERVER")) or any(
+        Path(runtime, name).exists() for name in ("pulse/native", "pipewire-0") if runtime
+    )
+    if not Path("/dev/snd").exists() and not has_server:
+        return ("--aout=dummy",)
+    return ()
 
 
 class PlaybackUnavailable(RuntimeError):
@@ -87,7 +104,7 @@ class VlcBackend(Backend):
         super().__init__()
         vlc = load_vlc()
         self._vlc = vlc
-        self._instance = vlc.Instance([*VLC_ARGS, *extra_args])
+        self._instance = vlc.Instance([*VLC_ARGS, *audio_args(), *extra_args])
         if self._instance is None:
             raise PlaybackUnavailable(
                 f"libVLC could not start (its plugins are missing?): install {VLC_PACKAGES}"
