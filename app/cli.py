@@ -72,6 +72,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes (default: the number of cores)",
     )
     synth.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+
+    analyze = sub.add_parser(
+        "analyze", help="find and track the garments in a video (annotations JSON out)",
+        description="Detect garments, track them into trajectories and write the annotations "
+        "format (docs/annotations.md).",
+    )
+    analyze.add_argument("video", metavar="VIDEO")
+    analyze.add_argument("--out", metavar="FILE.json",
+                         help="where to write (default: VIDEO with .analysis.json)")
+    analyze.add_argument("--detector", default="garment", metavar="NAME",
+                         help="garment (default), person-layout, or onnx:PATH")
+    analyze.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    analyze.add_argument("--stride", type=_positive_int, default=3, metavar="K",
+                         help="run the detector every K-th frame (the tracker fills the rest)")
+    analyze.add_argument("--batch", type=_positive_int, default=4, metavar="B",
+                         help="frames per detector call")
+    analyze.add_argument("--no-match", action="store_true",
+                         help="trajectories only, no catalogue matching")
+
+    ev = sub.add_parser("eval", help="measure the models on a benchmark split",
+                        description="Evaluate on a benchmark directory (docs/benchmark.md).")
+    ev.add_argument("--data", required=True, metavar="DIR")
+    ev.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
+    ev.add_argument("--task", choices=("tracking",), default="tracking")
+    ev.add_argument("--out", metavar="FILE.json", help="also write the report as JSON")
+    ev.add_argument("--detector", default="garment", metavar="NAME")
+    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
+
+    tr = sub.add_parser("train", help="train a model on a benchmark's train split")
+    tr_sub = tr.add_subparsers(dest="model", metavar="MODEL", required=True)
+    td = tr_sub.add_parser("detector", help="the garment detector",
+                           description="Train the garment detector (resources/models/).")
+    td.add_argument("--data", required=True, metavar="DIR")
+    td.add_argument("--out", default=None, metavar="FILE.pt",
+                    help="default: resources/models/garment_detector.pt")
+    td.add_argument("--iterations", type=_positive_int, default=1500)
+    td.add_argument("--batch", type=_positive_int, default=16)
+    td.add_argument("--seed", type=int, default=0)
+    td.add_argument("--frame-step", type=_positive_int, default=2,
+                    help="use every N-th frame of the training clips")
     return parser
 
 
@@ -130,7 +171,7 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0] not in ("play", "synth", "-h", "--help"):
+    if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "-h", "--help"):
         argv = ["play", *argv]  # `video2shop FILE` plays FILE
     args = parser.parse_args(argv)
     try:
@@ -138,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_player(args)
         if args.command == "synth":
             return run_synth(args)
+        if args.command == "analyze":
+            return run_analyze(args)
+        if args.command == "eval":
+            return run_eval(args)
+        if args.command == "train":
+            return run_train(args)
     except UsageError as exc:
         print(f"video2shop: {exc}", file=sys.stderr)
         return 2
@@ -175,6 +222,88 @@ def run_synth(args: argparse.Namespace) -> int:
         f"({card['seconds_per_video_second']} s per second of video); "
         f"{c['occluded_fraction']:.0%} of trajectories 40%+ occluded at times"
     )
+    return 0
+
+
+def _detector(name: str, device: str):
+    from engine.detect import DetectorError, create_detector
+
+    try:
+        return create_detector(name, device=device)
+    except (DetectorError, RuntimeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _progress_printer(label: str):
+    if not sys.stderr.isatty():
+        return lambda p: None
+
+    def show(p) -> None:
+        frac = p.frame / max(1, p.frame_count)
+        rate = p.frame / max(p.seconds, 1e-9)
+        sys.stderr.write(f"\r{label} [{'#' * int(frac * 30):<30}] {p.frame}/{p.frame_count} "
+                         f"frames, {p.tracks} tracks, {rate:.1f} fps")
+        sys.stderr.flush()
+
+    return show
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from engine.pipeline import analyze
+    from engine.video import VideoError
+
+    detector = _detector(args.detector, args.device)
+    out = Path(args.out) if args.out else Path(args.video).with_suffix(".analysis.json")
+    show = _progress_printer("analyzing")
+    try:
+        gen = analyze(args.video, detector, stride=args.stride, batch=args.batch)
+        while True:
+            try:
+                show(next(gen))
+            except StopIteration as stop:
+                ann = stop.value
+                break
+    except VideoError as exc:
+        raise UsageError(str(exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    ann.save(out)
+    print(f"wrote {out}: {len(ann.tracks)} trajectories over {ann.video['frame_count']} frames "
+          f"({len(ann.video['shots'])} shots)")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.train.data import DataError
+    from engine.train.eval_tracking import evaluate_tracking, markdown_table
+
+    detector = _detector(args.detector, args.device)
+    try:
+        report = evaluate_tracking(args.data, args.split, detector, stride=args.stride,
+                                   log=lambda m: print(m, file=sys.stderr))
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    print(markdown_table(report))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from engine.detect.garment import DEFAULT_WEIGHTS
+    from engine.train.data import DataError
+    from engine.train.detector import train_detector
+
+    out = args.out or str(DEFAULT_WEIGHTS)
+    try:
+        train_detector(args.data, out, iterations=args.iterations, batch=args.batch,
+                       seed=args.seed, frame_step=args.frame_step,
+                       log=lambda m: print(m, file=sys.stderr))
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

@@ -87,3 +87,15 @@ def bad_files(clips_dir, marker_clip) -> dict[str, Path]:
     files["truncated"].write_bytes(data[: len(data) // 2])
     files["missing"] = d / "does-not-exist.mp4"
     return files
+
+
+@pytest.fixture(scope="session")
+def tiny_benchmark(tmp_path_factory):
+    """A small hard benchmark made for real: 3 clips of 4 s at 320x180, 30 products."""
+    _need_ffmpeg()
+    from engine.synth.generate import generate
+
+    out = tmp_path_factory.mktemp("tiny_benchmark")
+    card = generate(out, "hard", seed=11, clips=3, products=30, seconds=4, width=320,
+                    height=180, workers=2, progress=False)
+    return out, card

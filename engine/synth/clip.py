@@ -321,9 +321,11 @@ def plan_clip(
         world = (make_room if rng.random() < 0.55 else make_street)(rng, wW, wH)
         view_w = width * ws  # world pixels seen at zoom 1
         z_lo, z_hi = deg.zoom_range
-        zoom0, zoom1 = float(rng.uniform(z_lo, z_hi)), float(rng.uniform(z_lo, z_hi))
-        if rng.random() < 0.4:
-            zoom1 = zoom0  # no zoom in this shot
+        zoom0 = zoom1 = float(rng.uniform(z_lo, z_hi))
+        if rng.random() < 0.6 and z_hi / z_lo > 1.2:  # a push-in or a pull-out
+            zoom0, zoom1 = z_lo * float(rng.uniform(1.0, 1.1)), z_hi * float(rng.uniform(0.9, 1.0))
+            if rng.random() < 0.5:
+                zoom0, zoom1 = zoom1, zoom0
         zoom = zoom0 + (zoom1 - zoom0) * _ease(n)
         cx0 = float(rng.uniform(0.3, 0.7)) * wW
         cx1 = cx0 + float(rng.uniform(-0.3, 0.3)) * wW if rng.random() < 0.7 else cx0

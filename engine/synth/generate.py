@@ -336,6 +336,12 @@ def generate(
     trajectories = [t for gt in results.values() for t in gt["tracks"]]
     occluded = [t for t in trajectories if min(b[5] for b in t["boxes"]) <= OCCLUDED_VISIBILITY]
     worn_ids = {t["product_id"] for t in trajectories}
+
+    def scale_range(t: dict) -> float:
+        heights = [b[4] - b[2] for b in t["boxes"] if b[5] > 0.5]
+        return max(heights) / max(min(heights), 1e-6) if heights else 1.0
+
+    scaled = [t for t in trajectories if scale_range(t) >= 2.0]
     frames = sum(gt["video"]["frame_count"] for gt in results.values())
     seconds_taken = time.monotonic() - t0
     video_seconds = frames / p.fps
@@ -359,6 +365,8 @@ def generate(
             "boxes": sum(len(t["boxes"]) for t in trajectories),
             "occluded_trajectories": len(occluded),
             "occluded_fraction": round(len(occluded) / max(1, len(trajectories)), 3),
+            # box height changes 2x or more within the trajectory (boxes half visible or more)
+            "scale_change_2x_fraction": round(len(scaled) / max(1, len(trajectories)), 3),
         },
         "seconds_taken": round(seconds_taken, 1),
         "seconds_per_video_second": round(seconds_taken / max(video_seconds, 1e-9), 3),

@@ -25,10 +25,8 @@ def digest(root):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny")
-    card = generate(out, "hard", seed=11, progress=False, **TINY)
-    return out, card
+def tiny(tiny_benchmark):
+    return tiny_benchmark  # made with TINY and seed 11 (tests/conftest.py)
 
 
 def test_the_same_seed_gives_the_same_benchmark(tiny, tmp_path):

@@ -1,0 +1,114 @@
+"""Video -> garment trajectories (and, when a catalogue is given, matches), as a generator.
+
+``analyze(path, detector)`` yields ``Progress`` values while it works and returns the
+``Annotations`` at the end (``result = yield from analyze(...)``, or ``run_analysis`` to just
+get them). The detector runs every ``stride``-th frame, and on the first frame of every shot;
+the tracker gives a box on every frame in between.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.annotations import Annotations
+from engine.detect.base import Detector
+from engine.track import GarmentTracker, ShotCutDetector
+from engine.types import Track
+from engine.video import VideoError, probe
+
+
+@dataclass
+class Progress:
+    frame: int
+    frame_count: int
+    tracks: int
+    seconds: float
+
+
+@dataclass
+class StageTimes:
+    """Wall time per stage, for `video2shop bench` and the analysis report."""
+
+    ms: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "cuts": 0.0,
+                                                          "detect": 0.0, "track": 0.0})
+    frames: int = 0
+    detected_frames: int = 0
+
+    def per_frame(self) -> dict[str, float]:
+        return {k: v / max(1, self.frames) for k, v in self.ms.items()}
+
+
+def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int = 4,
+            cut_threshold: float = 0.45, tracker_kwargs: dict | None = None,
+            times: StageTimes | None = None) -> Generator[Progress, None, Annotations]:
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    info = probe(path)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise VideoError(f"cannot open {path}")
+    tracker = GarmentTracker(info.fps, **(tracker_kwargs or {}))
+    cuts = ShotCutDetector(cut_threshold)
+    times = times or StageTimes()
+    tracks: list[Track] = []
+    shots = [0]
+    t_start = time.monotonic()
+    index = 0
+    try:
+        while True:
+            frames: list[np.ndarray] = []
+            t0 = time.perf_counter()
+            for _ in range(stride * batch):
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                frames.append(frame)
+            times.ms["decode"] += (time.perf_counter() - t0) * 1000
+            if not frames:
+                break
+            t0 = time.perf_counter()
+            is_cut = [cuts.is_cut(f) for f in frames]
+            times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+            want = [i for i in range(len(frames))
+                    if (index + i) % stride == 0 or is_cut[i] or (index + i) == 0]
+            t0 = time.perf_counter()
+            found = dict(zip(want, detector.detect([frames[i] for i in want]), strict=True))
+            times.ms["detect"] += (time.perf_counter() - t0) * 1000
+            times.detected_frames += len(want)
+            t0 = time.perf_counter()
+            for i, frame in enumerate(frames):
+                fi = index + i
+                if is_cut[i] and fi > 0:
+                    tracks += tracker.finish()
+                    shots.append(fi)
+                if i in found:
+                    tracker.update(fi, found[i], frame)
+                else:
+                    tracker.coast(fi)
+            times.ms["track"] += (time.perf_counter() - t0) * 1000
+            index += len(frames)
+            times.frames = index
+            yield Progress(index, info.frame_count, len(tracks), time.monotonic() - t_start)
+    finally:
+        cap.release()
+    tracks += tracker.finish()
+    video = {"fps": info.fps, "frame_count": index, "width": info.width, "height": info.height,
+             "shots": [[a, b] for a, b in zip(shots, [*shots[1:], index], strict=True)],
+             "detector": getattr(detector, "name", "?"),
+             "detector_version": getattr(detector, "version", "?"), "stride": stride}
+    return Annotations(video=video, tracks=tracks)
+
+
+def run_analysis(path: str | Path, detector: Detector, **kw) -> Annotations:
+    gen = analyze(path, detector, **kw)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

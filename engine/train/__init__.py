@@ -1,0 +1,1 @@
+"""Training and evaluation on the synthetic benchmark (or real data in the same layout)."""
