@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
 
+    bn = sub.add_parser("bench", help="measure speed on this machine (table and JSON)",
+                        description="Benchmarks: numbers and ratios, printed and written as "
+                        "JSON.")
+    bn.add_argument("--only", nargs="+", metavar="NAME", help="run only these (engine)")
+    bn.add_argument("--quick", action="store_true", help="shorter runs")
+    bn.add_argument("--out", metavar="FILE.json")
+    bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")
+    bn.add_argument("--detector", default="garment", metavar="NAME")
+    bn.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    bn.add_argument("--strides", type=_positive_int, nargs="+", metavar="K",
+                    help="detector strides to measure (default: 3)")
+
     tr = sub.add_parser("train", help="train a model on a benchmark's train split")
     tr_sub = tr.add_subparsers(dest="model", metavar="MODEL", required=True)
     td = tr_sub.add_parser("detector", help="the garment detector",
@@ -113,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("--seed", type=int, default=0)
     td.add_argument("--frame-step", type=_positive_int, default=2,
                     help="use every N-th frame of the training clips")
+    td.add_argument("--recolored", type=int, default=1, metavar="N",
+                    help="colour-shifted copies of each training frame (default 1)")
     return parser
 
 
@@ -171,7 +185,8 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "-h", "--help"):
+    if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "bench", "-h",
+                                     "--help"):
         argv = ["play", *argv]  # `video2shop FILE` plays FILE
     args = parser.parse_args(argv)
     try:
@@ -185,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_eval(args)
         if args.command == "train":
             return run_train(args)
+        if args.command == "bench":
+            return run_bench(args)
     except UsageError as exc:
         print(f"video2shop: {exc}", file=sys.stderr)
         return 2
@@ -292,6 +309,18 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from app.bench import run
+
+    try:
+        run(args.only, args.quick, args.out,
+            {"video": args.video, "detector": args.detector, "device": args.device,
+             "strides": args.strides})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 def run_train(args: argparse.Namespace) -> int:
     from engine.detect.garment import DEFAULT_WEIGHTS
     from engine.train.data import DataError
@@ -300,7 +329,7 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or str(DEFAULT_WEIGHTS)
     try:
         train_detector(args.data, out, iterations=args.iterations, batch=args.batch,
-                       seed=args.seed, frame_step=args.frame_step,
+                       seed=args.seed, frame_step=args.frame_step, recolored=args.recolored,
                        log=lambda m: print(m, file=sys.stderr))
     except DataError as exc:
         raise UsageError(str(exc)) from None

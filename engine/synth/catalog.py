@@ -235,10 +235,19 @@ def make_catalog(
     """``n_products`` products in families of ``family_size`` (1 = no siblings). Each product
     is a dict: the products.jsonl fields plus ``fabric`` (how to draw it) and ``family``."""
     cats = categories or list(CATEGORIES)
+    # the first families cover every category, alternating upper, lower and full garments so
+    # that even a small catalogue can dress whole people
+    by_slot = [[c for c in rng.permutation(cats) if CATEGORIES[c].slot == slot]
+               for slot in ("upper", "lower", "full")]
+    first: list[str] = []
+    while any(by_slot):
+        for group in by_slot:
+            if group:
+                first.append(str(group.pop(0)))
     products: list[dict[str, Any]] = []
     family = 0
     while len(products) < n_products:
-        category = cats[family % len(cats)] if family < len(cats) else str(rng.choice(cats))
+        category = first[family] if family < len(first) else str(rng.choice(cats))
         base = _base_attributes(rng, category)
         size = min(family_size, n_products - len(products))
         if size > 1:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -82,9 +83,21 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -(pos_loss.sum() + neg_loss.sum()) / n
 
 
+def recolor(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another version of a frame with shifted hues and changed saturation and light, so that
+    the detector learns garment shapes rather than the colours of the few it was shown."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] + int(rng.integers(15, 165))) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.6, 1.3), 0, 255)
+    hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(0.75, 1.2), 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
 def collect(net: GarmentNet, data: str | Path, split: str, step: int, categories: list[str],
-            log: Callable[[str], None]) -> list[Sample]:
-    """Frames of the split, letterboxed, through the frozen stem once."""
+            log: Callable[[str], None], recolored: int = 1, seed: int = 0) -> list[Sample]:
+    """Frames of the split, letterboxed, through the frozen stem once (plus ``recolored``
+    colour-shifted copies of each)."""
+    rng = np.random.default_rng(seed)
     letterbox = Letterbox(INPUT_SIZE)
     index = {c: i for i, c in enumerate(categories)}
     samples: list[Sample] = []
@@ -97,9 +110,10 @@ def collect(net: GarmentNet, data: str | Path, split: str, step: int, categories
             rows = [(cat, row) for _, cat, row in by_frame.get(fi, []) if row[5] >= MIN_VISIBLE]
             boxes = np.array([row[1:5] * scale for _, row in rows], np.float32).reshape(-1, 4)
             classes = np.array([index[c] for c, _ in rows], np.int64)
-            batch_imgs.append(img)
-            batch_targets.append((boxes, classes))
-            if len(batch_imgs) == 16:
+            for copy in [img, *(recolor(img, rng) for _ in range(recolored))]:
+                batch_imgs.append(copy)
+                batch_targets.append((boxes, classes))
+            if len(batch_imgs) >= 16:
                 samples += _stem_batch(net, batch_imgs, batch_targets)
                 batch_imgs, batch_targets = [], []
         if batch_imgs:
@@ -115,7 +129,7 @@ def _stem_batch(net: GarmentNet, imgs, targets) -> list[Sample]:
 
 
 def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, batch: int = 16,
-                   seed: int = 0, frame_step: int = 2, lr: float = 2e-3,
+                   seed: int = 0, frame_step: int = 2, lr: float = 2e-3, recolored: int = 1,
                    log: Callable[[str], None] = print) -> dict[str, Any]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -123,7 +137,7 @@ def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, ba
     net = GarmentNet(len(categories))
     t0 = time.monotonic()
     log(f"caching stride-8 features of {data} (train split, every {frame_step} frames)")
-    samples = collect(net, data, "train", frame_step, categories, log)
+    samples = collect(net, data, "train", frame_step, categories, log, recolored, seed)
     if not samples:
         raise ValueError(f"{data}: the train split has no frames")
     h, w = samples[0].s8.shape[-2:]
@@ -176,7 +190,7 @@ def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, ba
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if it % 50 == 0 or it == iterations - 1:
             rate = (it + 1) / (time.monotonic() - t1)
             log(f"  iter {it:5d}  loss {np.mean(losses[-50:]):.3f}  (hm {float(l_hm):.3f} "
@@ -185,6 +199,7 @@ def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, ba
     version = f"garment-{time.strftime('%Y%m%d')}-s{seed}"
     info = {"data": str(data), "iterations": iterations, "batch": batch, "seed": seed,
             "frame_step": frame_step, "frames": len(samples), "lr": lr,
+            "recolored": recolored,
             "final_loss": float(np.mean(losses[-50:])),
             "seconds": round(time.monotonic() - t0, 1)}
     save_weights(out, net, categories, INPUT_SIZE, version, info)
