@@ -231,11 +231,30 @@ def body_parts(j: Joints, build: Build, pose: Pose):
     return parts
 
 
-def draw_parts(mask: np.ndarray, parts, off: np.ndarray) -> None:
+def draw_parts(mask: np.ndarray, parts, off: np.ndarray, value: int = 255) -> None:
+    """Fills shapes given as (kind, args): capsules, polygons, ellipses."""
     for kind, args in parts:
         if kind == "capsule":
-            capsule(mask, *args, off=off)
+            capsule(mask, *args, off=off, value=value)
         elif kind == "poly":
-            poly(mask, args[0], off)
+            poly(mask, args[0], off, value=value)
         elif kind == "ellipse":
-            ellipse(mask, *args, off=off)
+            ellipse(mask, *args, off=off, value=value)
+
+
+def parts_bounds(parts) -> tuple[float, float, float, float]:
+    """x1, y1, x2, y2 around shapes given as (kind, args)."""
+    xs, ys = [], []
+    for kind, args in parts:
+        if kind == "capsule":
+            for p, r in ((args[0], args[2]), (args[1], args[3])):
+                xs += [p[0] - r, p[0] + r]
+                ys += [p[1] - r, p[1] + r]
+        elif kind == "poly":
+            xs += list(args[0][:, 0])
+            ys += list(args[0][:, 1])
+        elif kind == "ellipse":
+            c, r = args[0], max(args[1])
+            xs += [c[0] - r, c[0] + r]
+            ys += [c[1] - r, c[1] + r]
+    return min(xs), min(ys), max(xs), max(ys)

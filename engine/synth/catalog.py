@@ -237,8 +237,10 @@ def make_catalog(
     cats = categories or list(CATEGORIES)
     # the first families cover every category, alternating upper, lower and full garments so
     # that even a small catalogue can dress whole people
-    by_slot = [[c for c in rng.permutation(cats) if CATEGORIES[c].slot == slot]
-               for slot in ("upper", "lower", "full")]
+    by_slot = [
+        [c for c in rng.permutation(cats) if CATEGORIES[c].slot == slot]
+        for slot in ("upper", "lower", "full")
+    ]
     first: list[str] = []
     while any(by_slot):
         for group in by_slot:

@@ -9,8 +9,7 @@ tracker's), boxes clipped to the frame, and the visible fraction as the 6th numb
 from __future__ import annotations
 
 import itertools
-import shutil
-import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 
 from engine.synth.body import Build, Pose
+from engine.synth.encode import H264Writer
 from engine.synth.garments import CATEGORIES
 from engine.synth.render import Canvas, render_figure
 from engine.synth.scene import World, add_foreground, make_room, make_street
@@ -394,49 +394,10 @@ def plan_clip(
     return plan
 
 
-def render_clip(
-    plan: ClipPlan,
-    out_mp4: str | Path,
-    products_by_id: dict[str, dict] | None = None,
-    progress=None,
-) -> dict[str, Any]:
+def render_clip(plan: ClipPlan, out_mp4: str | Path, progress=None) -> dict[str, Any]:
     """Renders ``plan`` to ``out_mp4`` and returns its ground truth (annotations format)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise RuntimeError("ffmpeg not found: on Debian, apt-get install ffmpeg (make setup)")
     W, H, fps = plan.width, plan.height, plan.fps
-    cmd = [
-        ffmpeg,
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{W}x{H}",
-        "-r",
-        f"{fps}",
-        "-i",
-        "-",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        str(plan.crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(int(fps * 2)),
-        "-threads",
-        "1",
-        "-movflags",
-        "+faststart",
-        str(out_mp4),
-    ]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = H264Writer(out_mp4, W, H, fps, crf=plan.crf)
     tracks: dict[int, dict[str, Any]] = {}
     next_track = 1
     noise_rng = np.random.default_rng(plan.noise_seed)
@@ -547,18 +508,13 @@ def render_clip(
                     bank = noise_bank[frame_index % 3]
                     dy, dx = (frame_index * 7) % 16, (frame_index * 5) % 16
                     rgb += bank[dy : dy + H, dx : dx + W] * shot.noise
-                frame = np.clip(rgb, 0, 255).astype(np.uint8)
-                assert proc.stdin is not None
-                proc.stdin.write(frame.tobytes())
+                writer.write(np.clip(rgb, 0, 255).astype(np.uint8))
                 if progress is not None:
                     progress(1)
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed on {out_mp4}: {err.strip()}")
+    except BaseException:
+        writer.__exit__(*sys.exc_info())
+        raise
+    writer.close()
     out_tracks = []
     for tr in tracks.values():
         tr.pop("_drawn", None)

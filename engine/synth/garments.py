@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.synth.body import Joints, Pose, capsule, ellipse, poly, torso_outline
+from engine.synth.body import Joints, Pose, draw_parts, parts_bounds, torso_outline
 
 
 @dataclass(frozen=True)
@@ -161,21 +161,7 @@ class GarmentShape:
     hem_y: float
 
     def bounds(self) -> tuple[float, float, float, float]:
-        xs, ys = [], []
-        for kind, args in self.parts:
-            if kind == "capsule":
-                for p, r in ((args[0], args[2]), (args[1], args[3])):
-                    xs += [p[0] - r, p[0] + r]
-                    ys += [p[1] - r, p[1] + r]
-            elif kind == "poly":
-                xs += list(args[0][:, 0])
-                ys += list(args[0][:, 1])
-            elif kind == "ellipse":
-                c, ax = args[0], args[1]
-                r = max(ax)
-                xs += [c[0] - r, c[0] + r]
-                ys += [c[1] - r, c[1] + r]
-        return min(xs), min(ys), max(xs), max(ys)
+        return parts_bounds(self.parts)
 
 
 def _sleeves(j: Joints, sleeve: str, fit: float, parts: list) -> None:
@@ -383,15 +369,5 @@ def garment_shape(category: str, attrs: dict[str, Any], j: Joints, pose: Pose) -
 
 
 def draw_shape_mask(mask: np.ndarray, shape: GarmentShape, off: np.ndarray) -> None:
-    for kind, args in shape.parts:
-        if kind == "capsule":
-            capsule(mask, *args, off=off)
-        elif kind == "poly":
-            poly(mask, args[0], off)
-        elif kind == "ellipse":
-            ellipse(mask, *args, off=off)
-    for kind, args in shape.cuts:
-        if kind == "poly":
-            poly(mask, args[0], off, value=0)
-        elif kind == "ellipse":
-            ellipse(mask, *args, off=off, value=0)
+    draw_parts(mask, shape.parts, off)
+    draw_parts(mask, shape.cuts, off, value=0)  # necklines

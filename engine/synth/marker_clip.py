@@ -7,8 +7,6 @@ H.264 in MP4, the format real dramas come in.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +14,10 @@ import cv2
 import numpy as np
 
 from engine.annotations import Annotations
+from engine.synth.encode import FfmpegMissing, H264Writer
 from engine.types import Track
 
-
-class FfmpegMissing(RuntimeError):
-    pass
+__all__ = ["MARKERS", "FfmpegMissing", "Marker", "make_marker_clip", "marker_box", "render_frame"]
 
 
 @dataclass(frozen=True)
@@ -89,63 +86,19 @@ def make_marker_clip(
     markers=MARKERS,
 ) -> Annotations:
     """Write the clip to ``path`` (H.264/MP4) and return its exact annotations."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise FfmpegMissing("ffmpeg not found: on Debian, apt-get install ffmpeg (make setup)")
-    path = Path(path)
-    cmd = [
-        ffmpeg,
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "bgr24",
-        "-s",
-        f"{width}x{height}",
-        "-r",
-        f"{fps}",
-        "-i",
-        "-",
-    ]
-    if audio:
-        cmd += [
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=330:sample_rate=44100:duration={frames / fps}",
-        ]
-    cmd += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "20",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
-        "-bf",
-        "2",
-        "-movflags",
-        "+faststart",
-    ]
-    if audio:
-        cmd += ["-c:a", "aac", "-b:a", "64k", "-shortest"]
-    cmd.append(str(path))
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    try:
+    with H264Writer(
+        path,
+        width,
+        height,
+        fps,
+        pix_fmt="bgr24",
+        crf=20,
+        gop=gop,
+        bframes=2,
+        tone_seconds=frames / fps if audio else None,
+    ) as writer:
         for i in range(frames):
-            proc.stdin.write(render_frame(i, frames, width, height, markers).tobytes())
-    finally:
-        proc.stdin.close()
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {err.strip()}")
+            writer.write(render_frame(i, frames, width, height, markers))
     tracks = []
     for m in markers:
         boxes = [[i, *marker_box(m, i, frames, width, height).tolist(), 1.0] for i in range(frames)]

@@ -14,7 +14,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from engine.synth.body import Build, Joints, Pose, body_parts, compute_joints, draw_parts
+from engine.synth.body import (
+    Build,
+    Joints,
+    Pose,
+    body_parts,
+    compute_joints,
+    draw_parts,
+    parts_bounds,
+)
 from engine.synth.body import ellipse as draw_ellipse
 from engine.synth.fabric import draw_motif, paint_fabric, shade
 from engine.synth.garments import CATEGORIES, GarmentShape, draw_shape_mask, garment_shape
@@ -253,7 +261,7 @@ def render_figure(
         if build.hair_style == "long" and not mannequin:
             _hair_back(canvas, j, build, pose, skin_label)
         parts = body_parts(j, build, pose)
-        bounds = _parts_bounds(parts)
+        bounds = parts_bounds(parts)
         mask, off = _local_canvas(bounds)
         draw_parts(mask, parts, off)
         skin = np.empty((*mask.shape, 3), np.float32)
@@ -272,19 +280,6 @@ def render_figure(
     if draw_body:
         _hands_and_head(canvas, j, build, pose, skin_label, mannequin)
     return out
-
-
-def _parts_bounds(parts) -> tuple[float, float, float, float]:
-    xs, ys = [], []
-    for kind, args in parts:
-        if kind == "capsule":
-            for p, r in ((args[0], args[2]), (args[1], args[3])):
-                xs += [p[0] - r, p[0] + r]
-                ys += [p[1] - r, p[1] + r]
-        else:
-            xs += list(args[0][:, 0])
-            ys += list(args[0][:, 1])
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _shoes(canvas: Canvas, j: Joints, build: Build, label: int) -> None:
