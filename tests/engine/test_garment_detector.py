@@ -1,0 +1,92 @@
+"""The trained garment detector: loading, bad files, the ONNX round trip, and a real pipeline
+run on a benchmark clip it never saw."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from engine.detect import DetectorError, create_detector
+from engine.detect.garment import DEFAULT_WEIGHTS, GarmentDetector
+from engine.detect.onnx import OnnxDetector, export_onnx
+from engine.pipeline import run_analysis
+from engine.train.data import iter_frames, load_split
+
+
+@pytest.fixture(scope="module")
+def frames(tiny_benchmark):
+    data, _ = tiny_benchmark
+    clip = load_split(data, "all")[0]
+    return [f for i, f in iter_frames(clip.video) if i % 10 == 0]
+
+
+@pytest.fixture(scope="module")
+def torch_detector():
+    return GarmentDetector.load(DEFAULT_WEIGHTS, device="cpu", backend="torch")
+
+
+def test_the_bundled_weights_load_and_find_garments(torch_detector, frames):
+    dets = torch_detector.detect(frames)
+    assert len(dets) == len(frames)
+    assert sum(len(d) for d in dets) > 0
+    for d in dets:
+        assert set(d.data["category"]) <= set(torch_detector.categories)
+        assert (d.confidence >= torch_detector.conf).all()
+
+
+def test_onnx_export_gives_the_same_boxes(torch_detector, frames, tmp_path):
+    path = export_onnx(torch_detector, tmp_path / "garment.onnx")
+    onnx_det = create_detector(f"onnx:{path}")
+    assert isinstance(onnx_det, OnnxDetector) and onnx_det.categories == torch_detector.categories
+    a, b = torch_detector.detect(frames), onnx_det.detect(frames)
+    for da, db in zip(a, b, strict=True):
+        assert len(da) == len(db)
+        np.testing.assert_allclose(da.xyxy, db.xyxy, atol=0.5)
+        np.testing.assert_allclose(da.confidence, db.confidence, atol=1e-3)
+        assert da.class_id.tolist() == db.class_id.tolist()
+
+
+def test_the_default_cpu_backend_is_onnxruntime(frames, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path))
+    det = create_detector("garment", device="cpu")
+    assert det.backend == "onnxruntime"
+    assert len(list((tmp_path / "models").glob("*.onnx"))) == 1
+    assert sum(len(d) for d in det.detect(frames)) > 0
+
+
+def test_missing_or_corrupt_weights_are_clear_errors(tmp_path):
+    with pytest.raises(DetectorError, match=r"not found.*train"):
+        GarmentDetector.load(tmp_path / "none.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(DetectorError, match="cannot load"):
+        GarmentDetector.load(bad)
+    half = tmp_path / "half.pt"
+    shutil.copy(DEFAULT_WEIGHTS, half)
+    half.write_bytes(half.read_bytes()[: half.stat().st_size // 2])
+    with pytest.raises(DetectorError, match="cannot load"):
+        GarmentDetector.load(half)
+
+
+@pytest.fixture(scope="module")
+def full_size_clip(tmp_path_factory):
+    """One unseen clip at the size the detector was trained for (640x360)."""
+    from engine.synth.generate import generate
+
+    out = tmp_path_factory.mktemp("full_size")
+    generate(out, "demo", seed=21, clips=1, products=12, seconds=4, workers=1, progress=False)
+    return load_split(out, "all")[0]
+
+
+def test_the_pipeline_tracks_garments_on_an_unseen_clip(full_size_clip, monkeypatch, tmp_path):
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path))
+    clip = full_size_clip
+    ann = run_analysis(clip.video, create_detector("garment", device="cpu"), stride=3)
+    assert ann.tracks
+    assert ann.video["frame_count"] == clip.truth.video["frame_count"]
+    for t in ann.tracks:
+        frames = t.frames
+        assert (np.diff(frames) == 1).all()  # a box on every frame of the track
+        assert t.category
+    assert torch.get_num_threads() >= 1
