@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch", type=_positive_int, default=4, metavar="B",
                          help="frames per detector call")
     analyze.add_argument("--no-match", action="store_true",
-                         help="trajectories only, no catalogue matching")
+                         help="trajectories only, no catalogue matching (until the catalogue "
+                         "and AsymNet land, analyze writes trajectories only either way)")
 
     ev = sub.add_parser("eval", help="measure the models on a benchmark split",
                         description="Evaluate on a benchmark directory (docs/benchmark.md).")

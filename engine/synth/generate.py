@@ -374,7 +374,3 @@ def generate(
     }
     (out / "card.json").write_text(json.dumps(card, indent=1))
     return card
-
-
-def category_names() -> list[str]:
-    return list(CATEGORIES)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.backbone import to_tensor
-from engine.detect.garment import STRIDE, GarmentNet, Letterbox, save_weights, to_detections
+from engine.detect.garment import STRIDE, GarmentNet, Letterbox, save_weights
 from engine.synth.garments import CATEGORIES
 from engine.train.data import boxes_by_frame, iter_frames, load_split
 
@@ -223,5 +223,3 @@ def evaluate_frames(detector, data: str | Path, split: str, step: int = 5,
             tp, fn, fp = tp + r[0], fn + r[1], fp + r[2]
     return {"recall": tp / max(1, tp + fn), "precision": tp / max(1, tp + fp)}
 
-
-__all__ = ["INPUT_SIZE", "evaluate_frames", "make_targets", "to_detections", "train_detector"]
