@@ -46,6 +46,8 @@ class PlayerController(QObject):
     frame_shown = Signal(int)  # a frame index is on screen (tests and automation wait on it)
     video_opened = Signal(str)
     error_shown = Signal(str)
+    # from the indexer's thread; queued to the main thread, which shows it in the status bar
+    _indexer_failed = Signal(str)
 
     def __init__(
         self,
@@ -85,6 +87,9 @@ class PlayerController(QObject):
 
     def _wire(self) -> None:
         w, c = self.window, self.window.controls
+        self._indexer_failed.connect(
+            lambda m: self.show_status(f"{m}; boxes follow VLC's clock alone while playing")
+        )
         w.open_requested.connect(self.open_video)
         w.annotations_requested.connect(self.load_annotations)
         w.play_pause_requested.connect(self.toggle_play)
@@ -133,7 +138,7 @@ class PlayerController(QObject):
         self.window.setWindowTitle(f"{Path(path).name} — Video2Shop")
         self.window.controls.set_media(self.info.fps, reader.frame_count)
         self._indexer = ThumbnailIndexer(
-            path, self._store, reader.frame_count, on_error=lambda m: None
+            path, self._store, reader.frame_count, on_error=self._indexer_failed.emit
         )
         self._indexer.start()
         if not self.show_frame(0):
@@ -153,7 +158,11 @@ class PlayerController(QObject):
         return True
 
     def _close_video(self) -> None:
-        self.pause()
+        if self.playing:  # stop without decoding an exact frame of a video that is closing
+            self.playing = False
+            if self.backend is not None:
+                self.backend.pause()
+            self.window.controls.set_playing(False)
         if self._indexer is not None:
             self._indexer.stop()
             self._indexer = None

@@ -10,6 +10,7 @@ the YOLO default) or ``lite`` ((x - 127) / 128, our garment detector).
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 from collections.abc import Sequence
@@ -107,7 +108,8 @@ def export_onnx(detector, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     w, h = detector.letterbox.size
-    model = YoloStyle(detector.net.float().cpu()).eval()
+    # a float CPU copy: the detector's own network (half precision on CUDA) stays as it is
+    model = YoloStyle(copy.deepcopy(detector.net).float().cpu()).eval()
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad():
         torch.onnx.export(model, torch.zeros(1, 3, h, w), str(tmp), input_names=["images"],
