@@ -1,0 +1,129 @@
+"""The Image Feature Network: EfficientNet-Lite0 (ImageNet weights from a package), spatial
+pyramid pooling over its feature maps, and a projection to an L2-normalised embedding.
+
+Video crops and shop images go through the same network. The backbone is frozen (its ImageNet
+features are cached for training on a CPU); the projection is what trains. ``pooled`` is the
+frozen part (image -> SPP vector) and ``embed`` the trained part (SPP vector -> embedding), so
+that training, evaluation and the player share one code path.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.backbone import OUT_CHANNELS, EfficientNetLite0, load_imagenet, to_tensor
+
+INPUT_W, INPUT_H = 128, 160  # the shop images' aspect (4:5); crops are framed to it
+SPP_LEVELS = (1, 2, 4)
+SPP_STRIDES = (16, 32)  # the last map (the paper's choice) plus the stride-16 map for detail
+SPP_DIM = sum(n * n for n in SPP_LEVELS) * sum(OUT_CHANNELS[s] for s in SPP_STRIDES)
+EMBED_DIM = 256
+CROP_MARGIN = 0.08
+FILL = 127  # the grey that scales to 0 at the network's input
+
+
+def spatial_pyramid_pool(fmap: torch.Tensor, levels: tuple[int, ...] = SPP_LEVELS) -> torch.Tensor:
+    """(N, C, H, W) of any H, W -> (N, C * sum(n^2)): max pooling over n x n grids (He et al.,
+    SPP-net), so that a box of any size gives one vector."""
+    parts = [F.adaptive_max_pool2d(fmap, n).flatten(1) for n in levels]
+    return torch.cat(parts, dim=1)
+
+
+def frame_box(frame_rgb: np.ndarray, box: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """The IFN's view of a garment in a video frame: the box widened to the shop images' 4:5
+    aspect around its centre (so that a garment is framed as shops frame it, not stretched),
+    with a small margin, grey beyond the frame's edges, resized to INPUT_W x INPUT_H."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    w = max(x2 - x1, 2.0) * (1 + CROP_MARGIN)
+    h = max(y2 - y1, 2.0) * (1 + CROP_MARGIN)
+    aspect = INPUT_W / INPUT_H
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    scale_x, scale_y = INPUT_W / w, INPUT_H / h
+    # one affine warp: crop, pad and resize together, sub-pixel exact
+    m = np.array([[scale_x, 0, -(cx - w / 2) * scale_x], [0, scale_y, -(cy - h / 2) * scale_y]],
+                 np.float32)
+    interp = cv2.INTER_AREA if scale_x < 1 else cv2.INTER_LINEAR
+    if interp == cv2.INTER_AREA:  # warpAffine has no area filter: shrink the frame first
+        f = max(1.0, 1.0 / scale_x)
+        small = cv2.resize(frame_rgb, None, fx=1 / f, fy=1 / f, interpolation=cv2.INTER_AREA)
+        m = m.copy()
+        m[:, :2] *= f
+        return cv2.warpAffine(small, m, (INPUT_W, INPUT_H), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(FILL,) * 3)
+    return cv2.warpAffine(frame_rgb, m, (INPUT_W, INPUT_H), flags=interp,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(FILL,) * 3)
+
+
+def shop_view(image_rgb: np.ndarray) -> np.ndarray:
+    """A shop image resized to the IFN's input (shops frame their images at about 4:5)."""
+    interp = cv2.INTER_AREA if image_rgb.shape[1] > INPUT_W else cv2.INTER_LINEAR
+    return cv2.resize(image_rgb, (INPUT_W, INPUT_H), interpolation=interp)
+
+
+class IFNHead(nn.Module):
+    """SPP vector -> L2-normalised embedding: layer norm, two fully connected layers."""
+
+    def __init__(self, in_dim: int = SPP_DIM, hidden: int = 512, out_dim: int = EMBED_DIM,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(),
+            nn.Linear(hidden, out_dim),
+        )
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.net(pooled.float()), dim=-1)
+
+
+class ImageFeatureNetwork(nn.Module):
+    """Backbone (frozen, ImageNet) + SPP + ``IFNHead``."""
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        self.backbone = EfficientNetLite0()
+        if pretrained:
+            load_imagenet(self.backbone)
+        self.backbone.eval().requires_grad_(False)
+        self.head = IFNHead()
+
+    @torch.no_grad()
+    def pooled(self, images_rgb: list[np.ndarray] | np.ndarray, batch: int = 64,
+               device: torch.device | None = None) -> torch.Tensor:
+        """uint8 RGB views (N, INPUT_H, INPUT_W, 3) -> SPP vectors (N, SPP_DIM) on the CPU."""
+        n = len(images_rgb)
+        if n == 0:
+            return torch.zeros((0, SPP_DIM))
+        device = device or next(self.backbone.parameters()).device
+        out = []
+        for i in range(0, n, batch):
+            x = to_tensor(images_rgb[i:i + batch]).to(device)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda"):
+                maps = self.backbone(x)
+            pooled = torch.cat([spatial_pyramid_pool(maps[s].float()) for s in SPP_STRIDES], 1)
+            out.append(pooled.cpu())
+        return torch.cat(out)
+
+    def embed(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.head(pooled)
+
+    @torch.no_grad()
+    def embed_images(self, images_rgb: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """uint8 RGB views -> embeddings (N, EMBED_DIM) as float32 numpy."""
+        was = self.head.training
+        self.head.eval()
+        try:
+            pooled = self.pooled(images_rgb)
+            if len(pooled) == 0:
+                return np.zeros((0, EMBED_DIM), np.float32)
+            dev = next(self.head.parameters()).device
+            return self.head(pooled.to(dev)).cpu().numpy().astype(np.float32)
+        finally:
+            self.head.train(was)

@@ -1,0 +1,177 @@
+"""AsymNet put together (IFN head, VFN, similarity tree), its weights file, and the API the
+engine uses: ``TrajectoryMatcher`` embeds crops and shop images and ranks candidates for one
+trajectory, with the single-frame and average-pooling baselines on the same IFN."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.asymnet.ifn import (
+    EMBED_DIM,
+    SPP_DIM,
+    IFNHead,
+    ImageFeatureNetwork,
+    frame_box,
+    shop_view,
+)
+from engine.asymnet.tree import SimilarityTree, TreeOutput
+from engine.asymnet.vfn import CLIP_LEN, MAX_CLIPS, VideoFeatureNetwork, sample_frames
+from engine.backbone import WeightsError, pick_device
+
+MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
+DEFAULT_WEIGHTS = MODELS_DIR / "asymnet.pt"
+FORMAT = "video2shop-asymnet"
+FORMAT_VERSION = 1
+METHODS = ("single_frame", "avg_pool", "asymnet")
+
+
+class AsymNet(nn.Module):
+    """The trainable parts: the IFN's projection head, the VFN and the tree."""
+
+    def __init__(self, spp_dim: int = SPP_DIM, dim: int = EMBED_DIM, head_hidden: int = 512,
+                 clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS) -> None:
+        super().__init__()
+        self.config = {"spp_dim": spp_dim, "dim": dim, "head_hidden": head_hidden,
+                       "clip_len": clip_len, "max_clips": max_clips}
+        self.head = IFNHead(spp_dim, head_hidden, dim)
+        self.vfn = VideoFeatureNetwork(dim, clip_len=clip_len)
+        self.tree = SimilarityTree(dim)
+
+    @property
+    def clip_len(self) -> int:
+        return self.config["clip_len"]
+
+    @property
+    def max_clips(self) -> int:
+        return self.config["max_clips"]
+
+    def score(self, frames: torch.Tensor, clip_mask: torch.Tensor, shop: torch.Tensor
+              ) -> TreeOutput:
+        """frames (B, n * clip_len, D) IFN embeddings in time order, clip_mask (B, n),
+        shop (B, C, D) or (C, D) IFN embeddings -> the tree's output."""
+        return self.tree(self.vfn(frames), clip_mask, shop)
+
+
+def save_asymnet(model: AsymNet, path: str | Path, meta: dict | None = None) -> str:
+    """Writes the weights (half precision) with the config and ``meta`` (training data, seed,
+    command); returns the model version (a hash of the weights)."""
+    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu()
+             for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config,
+               "meta": meta or {}, "state": state}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return model_version(path)
+
+
+def model_version(path: str | Path) -> str:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"asymnet-{digest[:12]}"
+
+
+def load_asymnet(path: str | Path = DEFAULT_WEIGHTS) -> tuple[AsymNet, dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"no AsymNet weights at {path}: train them with "
+                           "`video2shop train asymnet --data DIR` (resources/models/asymnet.md)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: torch raises many kinds
+        raise WeightsError(f"cannot read AsymNet weights {path}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise WeightsError(f"{path} is not an AsymNet weights file")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise WeightsError(f"{path} has format version {payload.get('format_version')}; this "
+                           f"build reads version {FORMAT_VERSION}: retrain or update")
+    model = AsymNet(**payload["config"])
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in payload["state"].items()})
+    except RuntimeError as exc:
+        raise WeightsError(f"{path} does not fit the AsymNet model: {exc}") from exc
+    return model.eval(), dict(payload.get("meta", {}))
+
+
+@dataclass
+class RankResult:
+    scores: np.ndarray  # (C,) higher is better
+    clip_weights: np.ndarray | None = None  # (C, n) the tree's path weights per clip
+    frame_indices: np.ndarray | None = None  # (n * clip_len,) rows of the input fed to the VFN
+
+
+class TrajectoryMatcher:
+    """Scores one clothing trajectory against shop candidates.
+
+    ``embed_crops`` / ``embed_shop`` turn uint8 RGB images into IFN embeddings; ``rank`` takes a
+    trajectory's frame embeddings (time order) and candidate embeddings and scores them with one
+    of ``METHODS``."""
+
+    def __init__(self, weights: str | Path = DEFAULT_WEIGHTS, device: str = "auto",
+                 model: AsymNet | None = None) -> None:
+        if model is None:
+            model, self.meta = load_asymnet(weights)
+            self.version = model_version(weights)
+        else:
+            self.meta, self.version = {}, "untrained"
+        self.device = pick_device(device)
+        self.model = model.eval().to(self.device)
+        self.ifn = ImageFeatureNetwork()
+        self.ifn.head = self.model.head
+        self.ifn.backbone.to(self.device)
+
+    @torch.no_grad()
+    def embed_views(self, views: list[np.ndarray]) -> np.ndarray:
+        return self.ifn.embed_images(views)
+
+    def embed_crops(self, frames_rgb: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
+        """One crop per (frame, box) pair -> (N, D) embeddings."""
+        return self.embed_views([frame_box(f, b) for f, b in zip(frames_rgb, boxes, strict=True)])
+
+    def embed_shop(self, images_rgb: list[np.ndarray]) -> np.ndarray:
+        return self.embed_views([shop_view(im) for im in images_rgb])
+
+    @torch.no_grad()
+    def rank(self, frames: np.ndarray, candidates: np.ndarray, method: str = "asymnet",
+             weights: np.ndarray | None = None) -> RankResult:
+        """frames (T, D) the trajectory's embeddings in time order; candidates (C, D); for
+        ``single_frame``, ``weights`` (T,) picks the frame (largest, most visible, most
+        confident: the caller's choice, never the answer)."""
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        frames = np.asarray(frames, np.float32)
+        candidates = np.asarray(candidates, np.float32)
+        if len(frames) == 0:
+            raise ValueError("a trajectory needs at least one frame")
+        if method == "single_frame":
+            best = int(np.argmax(weights)) if weights is not None else len(frames) // 2
+            return RankResult(candidates @ frames[best])
+        if method == "avg_pool":
+            mean = frames.mean(axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-12)
+            return RankResult(candidates @ mean)
+        pick = sample_frames(len(frames), self.model.clip_len, self.model.max_clips)
+        x = torch.from_numpy(frames[pick]).unsqueeze(0).to(self.device)
+        n = len(pick) // self.model.clip_len
+        mask = torch.ones(1, n, dtype=torch.bool, device=self.device)
+        states = self.model.vfn(x)
+        scores, weights_out = [], []
+        cand = torch.from_numpy(candidates).to(self.device)
+        for i in range(0, len(cand), 1024):
+            out = self.model.tree(states, mask, cand[i:i + 1024])
+            scores.append(out.score[0])
+            weights_out.append(out.path_weights[0, :, :n])
+        return RankResult(torch.cat(scores).cpu().numpy(), torch.cat(weights_out).cpu().numpy(),
+                          pick)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    t = F.normalize(torch.from_numpy(np.asarray(x, np.float32)), dim=-1)
+    return t.numpy()

@@ -1,0 +1,185 @@
+"""``video2shop train asymnet``: AsymNet end to end on cached backbone features.
+
+CPU-friendly: the EfficientNet-Lite0 backbone stays at its ImageNet weights, so every crop and
+shop image is pushed through it once (``matching_data``); what trains is the IFN's projection,
+the VFN and the similarity tree, together, from one loss:
+
+- the tree's posterior (EM-like) objective on (trajectory, candidate) pairs and a ranking term
+  over each trajectory's candidates (engine/asymnet/tree.py);
+- InfoNCE between video and shop embeddings at the level of single frames and of the mean of a
+  trajectory's frames, so that the IFN the baselines use is trained as well as it can be
+  ("no weaker features for them").
+
+Each trajectory's candidates: its product, the product's siblings (same family: they differ in
+one attribute, the hard negatives), other products of the same category, and random products.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.asymnet.ifn import ImageFeatureNetwork
+from engine.asymnet.model import AsymNet, save_asymnet
+from engine.asymnet.tree import posterior_loss, ranking_loss
+from engine.asymnet.vfn import sample_frames
+from engine.train.matching_data import MatchingSet, extract_features
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch: int = 32
+    siblings: int = 2
+    same_category: int = 5
+    random_negatives: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+def load_training_set(data: Sequence[str | Path], split: str, *, frames_per_track: int = 40,
+                      log: Callable[[str], None] = lambda m: None) -> MatchingSet:
+    ifn = ImageFeatureNetwork()
+    out = MatchingSet()
+    for i, d in enumerate(data):
+        log(f"features of {d} ({split})")
+        out.extend(extract_features(d, split, ifn, frames_per_track=frames_per_track,
+                                    with_flips=True, prefix=f"d{i}:", log=log))
+    return out
+
+
+class CandidateSampler:
+    def __init__(self, data: MatchingSet, cfg: TrainConfig, rng: np.random.Generator) -> None:
+        self.data, self.cfg, self.rng = data, cfg, rng
+        self.index = {p.key: i for i, p in enumerate(data.products)}
+        self.family: dict[str, list[int]] = defaultdict(list)
+        self.category: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(data.products):
+            self.family[p.family].append(i)
+            self.category[p.key.split(":")[0] + ":" + p.category].append(i)
+        self.tracks = [t for t in data.tracks if t.product in self.index]
+        if not self.tracks:
+            raise ValueError("no trajectory names a product of its catalogue: nothing to learn")
+
+    def candidates(self, track) -> list[int]:
+        pos = self.index[track.product]
+        p = self.data.products[pos]
+        chosen = [pos]
+        sib = [i for i in self.family[p.family] if i != pos]
+        self.rng.shuffle(sib)
+        chosen += sib[: self.cfg.siblings]
+        same = [i for i in self.category[p.key.split(":")[0] + ":" + p.category]
+                if i not in chosen]
+        if same:
+            chosen += list(self.rng.choice(same, min(self.cfg.same_category, len(same)),
+                                           replace=False))
+        want = 1 + self.cfg.siblings + self.cfg.same_category + self.cfg.random_negatives
+        while len(chosen) < want:
+            i = int(self.rng.integers(len(self.data.products)))
+            if i not in chosen:
+                chosen.append(i)
+        return chosen
+
+    def shop_row(self, product: int) -> torch.Tensor:
+        p = self.data.products[product]
+        j = int(self.rng.integers(len(p.pooled)))
+        if p.flipped is not None and self.rng.random() < 0.5:
+            return p.flipped[j]
+        return p.pooled[j]
+
+
+def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None = None,
+                  log: Callable[[str], None] = lambda m: None) -> tuple[AsymNet, list[float]]:
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = model or AsymNet()
+    model.train()
+    sampler = CandidateSampler(data, cfg, rng)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
+    n_cand = 1 + cfg.siblings + cfg.same_category + cfg.random_negatives
+    losses: list[float] = []
+    t0 = time.monotonic()
+    for step in range(cfg.steps):
+        batch = [sampler.tracks[i] for i in rng.integers(len(sampler.tracks), size=cfg.batch)]
+        rows, clips = [], []
+        for t in batch:
+            pick = sample_frames(len(t.pooled), model.clip_len, model.max_clips, rng)
+            rows.append(t.pooled[pick])
+            clips.append(len(pick) // model.clip_len)
+        n_max = max(clips)
+        frames = torch.zeros(cfg.batch, n_max * model.clip_len, rows[0].shape[1])
+        mask = torch.zeros(cfg.batch, n_max, dtype=torch.bool)
+        for b, (r, n) in enumerate(zip(rows, clips, strict=True)):
+            frames[b, : len(r)] = r.float()
+            mask[b, :n] = True
+        cand = [sampler.candidates(t) for t in batch]
+        shop = torch.stack([torch.stack([sampler.shop_row(i) for i in c]) for c in cand]).float()
+
+        emb = model.head(frames.reshape(-1, frames.shape[-1])).reshape(
+            cfg.batch, frames.shape[1], -1)
+        shop_emb = model.head(shop.reshape(-1, shop.shape[-1])).reshape(cfg.batch, n_cand, -1)
+        out = model.score(emb, mask, shop_emb)
+        labels = torch.zeros(cfg.batch, n_cand)
+        labels[:, 0] = 1
+        loss_tree = posterior_loss(out, labels) + ranking_loss(
+            out, torch.zeros(cfg.batch, dtype=torch.long))
+
+        # InfoNCE against every candidate image of the batch (siblings included)
+        gallery = shop_emb.reshape(-1, shop_emb.shape[-1])
+        target = torch.arange(cfg.batch) * n_cand
+        frame_mask = torch.repeat_interleave(mask, model.clip_len, dim=1)
+        valid = frame_mask.float()
+        mean = F.normalize((emb * valid.unsqueeze(-1)).sum(1), dim=-1)
+        loss_mean = F.cross_entropy(mean @ gallery.T / cfg.temperature, target)
+        one = torch.stack([emb[b, int(rng.integers(int(valid[b].sum())))]
+                           for b in range(cfg.batch)])
+        loss_frame = F.cross_entropy(one @ gallery.T / cfg.temperature, target)
+        loss = loss_tree + loss_mean + loss_frame
+
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if (step + 1) % 100 == 0 or step == 0:
+            recent = np.mean(losses[-100:])
+            parts = [float(x.detach()) for x in (loss_tree, loss_mean, loss_frame)]
+            log(f"step {step + 1}/{cfg.steps}: loss {recent:.3f} (tree {parts[0]:.3f}, "
+                f"mean {parts[1]:.3f}, frame {parts[2]:.3f}) "
+                f"{time.monotonic() - t0:.0f} s")
+    return model.eval(), losses
+
+
+def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, *,
+                 split: str = "train", frames_per_track: int = 40, command: str = "",
+                 log: Callable[[str], None] = lambda m: None) -> str:
+    t0 = time.monotonic()
+    feats = load_training_set(data, split, frames_per_track=frames_per_track, log=log)
+    log(f"training on {len(feats.tracks)} trajectories, {len(feats.products)} products")
+    model, losses = train_asymnet(feats, cfg, log=log)
+    meta = {"data": [str(d) for d in data], "split": split, "config": cfg.__dict__,
+            "trajectories": len(feats.tracks), "products": len(feats.products),
+            "frames_per_track": frames_per_track, "command": command,
+            "final_loss": float(np.mean(losses[-100:])),
+            "seconds": round(time.monotonic() - t0, 1)}
+    version = save_asymnet(model, out, meta)
+    log(f"wrote {out} ({version}) in {meta['seconds']:.0f} s")
+    return version

@@ -1,0 +1,155 @@
+"""``video2shop eval --task matching``: exact video-to-shop matching, as the paper measures it.
+
+Every ground-truth trajectory of a split that names a catalogue product is a query against the
+whole catalogue. A product's score is the best score over its shop images. Reported: top-1, 5,
+10 and 20 exact-match accuracy (the product worn ranks within the first K), per category and
+overall, for each method on the same trained IFN:
+
+- ``single_frame``: one crop (the largest box times its visible fraction), cosine;
+- ``avg_pool``: the mean of the trajectory's crop embeddings, cosine;
+- ``asymnet``: the VFN and the similarity tree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.asymnet.ifn import ImageFeatureNetwork
+from engine.asymnet.model import METHODS, TrajectoryMatcher
+from engine.train.matching_data import MatchingSet, extract_features
+
+KS = (1, 5, 10, 20)
+
+
+@torch.no_grad()
+def embed(matcher: TrajectoryMatcher, pooled: torch.Tensor) -> np.ndarray:
+    dev = next(matcher.model.parameters()).device
+    return matcher.model.head(pooled.float().to(dev)).cpu().numpy()
+
+
+def product_scores(image_scores: np.ndarray, owner: np.ndarray, n_products: int) -> np.ndarray:
+    """Best image score per product."""
+    out = np.full(n_products, -np.inf, np.float32)
+    np.maximum.at(out, owner, image_scores.astype(np.float32))
+    return out
+
+
+def rank_of(scores: np.ndarray, right: int) -> int:
+    """1-based rank of ``right``; ties count against it (a constant scorer gets no credit)."""
+    return int((scores >= scores[right]).sum())
+
+
+def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
+                      methods: tuple[str, ...] = METHODS) -> dict[str, Any]:
+    index = {p.key: i for i, p in enumerate(feats.products)}
+    gallery = embed(matcher, torch.cat([p.pooled for p in feats.products]))
+    owner = np.concatenate([np.full(len(p.pooled), i) for i, p in enumerate(feats.products)])
+    ranks: dict[str, list[int]] = {m: [] for m in methods}
+    cats: list[str] = []
+    seconds = dict.fromkeys(methods, 0.0)
+    for t in feats.tracks:
+        right = index[t.product]
+        frames = embed(matcher, t.pooled)
+        cats.append(t.category)
+        weights = np.zeros(len(frames))
+        weights[t.best] = 1.0
+        for m in methods:
+            t0 = time.perf_counter()
+            res = matcher.rank(frames, gallery, m, weights=weights)
+            seconds[m] += time.perf_counter() - t0
+            ranks[m].append(rank_of(product_scores(res.scores, owner, len(feats.products)),
+                                    right))
+    report: dict[str, Any] = {"methods": {}, "queries": len(feats.tracks),
+                              "gallery": len(feats.products), "gallery_images": len(gallery)}
+    for m in methods:
+        r = np.array(ranks[m])
+        per_cat = {}
+        for c in sorted(set(cats)):
+            sel = np.array([x == c for x in cats])
+            per_cat[c] = {f"top{k}": float((r[sel] <= k).mean()) for k in KS} | {
+                "queries": int(sel.sum())}
+        report["methods"][m] = {
+            "overall": {f"top{k}": float((r <= k).mean()) if len(r) else 0.0 for k in KS},
+            "per_category": per_cat,
+            "curve": [float((r <= k).mean()) if len(r) else 0.0 for k in range(1, 21)],
+            "median_rank": float(np.median(r)) if len(r) else 0.0,
+            "ms_per_query": 1000 * seconds[m] / max(1, len(r)),
+        }
+    return report
+
+
+def evaluate_matching(data: str | Path, split: str, matcher: TrajectoryMatcher, *,
+                      log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    ifn = ImageFeatureNetwork()
+    feats = extract_features(data, split, ifn, log=log)
+    report = evaluate_features(feats, matcher)
+    report |= {"data": str(data), "split": split, "model_version": matcher.version}
+    return report
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """Overall top-K, then top-20 per category (the paper's Table layout: methods in rows,
+    categories in columns)."""
+    methods = report["methods"]
+    lines = [f"Exact matching on {report.get('data', '')} ({report.get('split', '')}): "
+             f"{report['queries']} trajectories against {report['gallery']} products", "",
+             "| method | top-1 | top-5 | top-10 | top-20 |", "|---|---|---|---|---|"]
+    for m, r in methods.items():
+        o = r["overall"]
+        lines.append(f"| {m} | " + " | ".join(f"{o[f'top{k}']:.3f}" for k in KS) + " |")
+    cats = sorted({c for r in methods.values() for c in r["per_category"]})
+    if cats:
+        lines += ["", "Top-20 per category (queries in brackets):", "",
+                  "| method | " + " | ".join(
+                      f"{c} ({next(iter(methods.values()))['per_category'][c]['queries']})"
+                      for c in cats) + " |",
+                  "|---|" + "---|" * len(cats)]
+        for m, r in methods.items():
+            lines.append(f"| {m} | " + " | ".join(
+                f"{r['per_category'][c]['top20']:.2f}" for c in cats) + " |")
+    return "\n".join(lines)
+
+
+def plot_curve(report: dict[str, Any], path: str | Path) -> None:
+    """Accuracy against K (1..20) per method, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for m, r in report["methods"].items():
+        ax.plot(range(1, 21), r["curve"], marker="o", markersize=3, label=m)
+    ax.set_xlabel("K")
+    ax.set_ylabel("top-K exact-match accuracy")
+    ax.set_xticks([1, 5, 10, 15, 20])
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{report['queries']} trajectories vs {report['gallery']} products")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], out: str | Path) -> Path:
+    out = Path(out)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    png = out.with_suffix(".png")
+    plot_curve(report, png)
+    return png
+
+
+def per_category_counts(feats: MatchingSet) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for t in feats.tracks:
+        out[t.category] += 1
+    return dict(out)

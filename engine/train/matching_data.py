@@ -1,0 +1,199 @@
+"""Features for training and evaluating AsymNet: the frozen IFN backbone's SPP vectors of a
+benchmark's trajectories (ground truth) and shop images, computed once and cached.
+
+A trajectory keeps up to ``frames_per_track`` of its frames, spread evenly over it, always
+including its single-frame pick (the largest box times its visible fraction: what a viewer
+would pause on, chosen without looking at the product). Shop images are cached as they are and
+mirrored (training flips them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from engine.asymnet.ifn import (
+    SPP_DIM,
+    SPP_LEVELS,
+    SPP_STRIDES,
+    ImageFeatureNetwork,
+    frame_box,
+    shop_view,
+)
+from engine.train.data import DataError, iter_frames, load_split
+
+CACHE_FORMAT = 2
+
+
+@dataclass
+class TrackFeatures:
+    key: str  # dataset:clip:track
+    product: str  # dataset:product id
+    category: str
+    pooled: torch.Tensor  # (T, SPP_DIM) half, time order
+    frames: np.ndarray  # (T,) frame indices
+    best: int  # row of the single-frame pick
+
+
+@dataclass
+class ProductFeatures:
+    key: str
+    category: str
+    family: str
+    pooled: torch.Tensor  # (I, SPP_DIM) half, one row per shop image
+    flipped: torch.Tensor | None = None  # (I, SPP_DIM) half, mirrored images
+
+
+@dataclass
+class MatchingSet:
+    tracks: list[TrackFeatures] = field(default_factory=list)
+    products: list[ProductFeatures] = field(default_factory=list)
+
+    def extend(self, other: MatchingSet) -> None:
+        self.tracks += other.tracks
+        self.products += other.products
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("VIDEO2SHOP_CACHE", Path.home() / ".cache" / "video2shop"))
+
+
+def read_products(root: Path) -> list[dict]:
+    path = root / "catalog" / "products.jsonl"
+    if not path.is_file():
+        raise DataError(f"{root} has no catalog/products.jsonl (docs/benchmark.md)")
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    return out
+
+
+def pick_single_frame(boxes: np.ndarray) -> int:
+    """The row a single-frame matcher would use: the largest box times its visible fraction
+    (its score for detected trajectories)."""
+    w = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    h = np.clip(boxes[:, 4] - boxes[:, 2], 0, None)
+    return int(np.argmax(w * h * boxes[:, 5]))
+
+
+def _select_rows(n: int, k: int, best: int) -> np.ndarray:
+    if n <= k:
+        return np.arange(n)
+    rows = np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
+    if best not in rows:
+        rows[np.argmin(np.abs(rows - best))] = best
+    return np.unique(rows)
+
+
+def _key(root: Path, split: str, frames_per_track: int, with_flips: bool, prefix: str) -> str:
+    card = root / "card.json"
+    h = hashlib.sha256()
+    h.update(str(root.resolve()).encode())
+    h.update(card.read_bytes() if card.is_file() else b"")
+    h.update((root / "catalog" / "products.jsonl").read_bytes())
+    h.update(json.dumps([CACHE_FORMAT, split, frames_per_track, with_flips, SPP_LEVELS,
+                         SPP_STRIDES, SPP_DIM, prefix]).encode())
+    return h.hexdigest()[:16]
+
+
+def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
+                     frames_per_track: int = 40, with_flips: bool = False, use_cache: bool = True,
+                     prefix: str = "", log: Callable[[str], None] = lambda m: None
+                     ) -> MatchingSet:
+    """SPP vectors of every ground-truth trajectory of ``split`` that names a product in the
+    catalogue, and of every product's shop images (the whole catalogue is the gallery)."""
+    root = Path(data)
+    clips = load_split(root, split)
+    key = _key(root, split, frames_per_track, with_flips, prefix)
+    cache = cache_dir() / "asymnet-features" / f"{key}.pt"
+    if use_cache and cache.is_file():
+        try:
+            return _from_payload(torch.load(cache, weights_only=False))
+        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    products = read_products(root)
+    out = MatchingSet()
+    known = {p["id"] for p in products}
+    views, owners = [], []
+    for p in products:
+        rels = p.get("images") or [p["image"]]
+        for rel in rels:
+            img = cv2.imread(str(root / "catalog" / rel), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DataError(f"shop image {root / 'catalog' / rel} is missing or unreadable")
+            views.append(shop_view(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+        owners.append(len(rels))
+    pooled = ifn.pooled(views).half()
+    flipped = ifn.pooled([v[:, ::-1].copy() for v in views]).half() if with_flips else None
+    del views
+    start = 0
+    for p, n in zip(products, owners, strict=True):
+        out.products.append(ProductFeatures(
+            prefix + p["id"], p["category"], prefix + str(p.get("family", p["id"])),
+            pooled[start:start + n].clone(),
+            flipped[start:start + n].clone() if flipped is not None else None))
+        start += n
+    log(f"  shop images: {start} of {len(products)} products")
+    for clip in clips:
+        wanted: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+        tracks = [t for t in clip.truth.tracks if t.product_id in known and len(t.boxes)]
+        picks = []
+        for ti, t in enumerate(tracks):
+            best = pick_single_frame(t.boxes)
+            rows = _select_rows(len(t.boxes), frames_per_track, best)
+            picks.append((rows, int(np.searchsorted(rows, best))))
+            for r in rows:
+                wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r), t.boxes[r, 1:5]))
+        views: dict[tuple[int, int], np.ndarray] = {}
+        last = max(wanted) if wanted else -1
+        for f, frame in iter_frames(clip.video):
+            if f in wanted:
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                for ti, r, box in wanted[f]:
+                    views[(ti, r)] = frame_box(rgb, box)
+            if f >= last:
+                break
+        for ti, t in enumerate(tracks):
+            rows, best = picks[ti]
+            have = [int(r) for r in rows if (ti, int(r)) in views]
+            if not have:
+                continue
+            best_row = int(rows[best])
+            pooled = ifn.pooled([views[(ti, int(r))] for r in have]).half()
+            out.tracks.append(TrackFeatures(
+                f"{prefix}{clip.clip_id}:{t.track_id}", prefix + str(t.product_id), t.category,
+                pooled, t.boxes[have, 0].astype(np.int64),
+                have.index(best_row) if best_row in have else 0))
+        log(f"  {clip.clip_id}: {len(tracks)} trajectories")
+    log(f"features of {root}: {len(out.tracks)} trajectories, {len(out.products)} products in "
+        f"{time.monotonic() - t0:.0f} s")
+    if use_cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save(_to_payload(out), tmp)
+        tmp.replace(cache)
+    return out
+
+
+def _to_payload(s: MatchingSet) -> dict:
+    return {"tracks": [t.__dict__ for t in s.tracks], "products": [p.__dict__ for p in s.products]}
+
+
+def _from_payload(payload: dict) -> MatchingSet:
+    return MatchingSet([TrackFeatures(**t) for t in payload["tracks"]],
+                       [ProductFeatures(**p) for p in payload["products"]])

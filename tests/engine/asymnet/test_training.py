@@ -1,0 +1,155 @@
+"""AsymNet on a real (tiny) benchmark: features from the frozen backbone, a short training run
+that lowers the loss, the evaluation report, the weights file, and the commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from app.cli import main
+from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
+from engine.asymnet.model import TrajectoryMatcher, load_asymnet, save_asymnet
+from engine.backbone import WeightsError
+from engine.train.asymnet import TrainConfig, train_asymnet
+from engine.train.eval_matching import (
+    KS,
+    evaluate_features,
+    markdown_table,
+    rank_of,
+    write_report,
+)
+from engine.train.matching_data import extract_features, pick_single_frame
+
+
+@pytest.fixture(scope="module")
+def tiny_features(tiny_benchmark, tmp_path_factory):
+    data, _ = tiny_benchmark
+    ifn = ImageFeatureNetwork()
+    return extract_features(data, "all", ifn, frames_per_track=8, with_flips=True,
+                            use_cache=False)
+
+
+def test_features_cover_every_trajectory_and_product(tiny_benchmark, tiny_features):
+    _, card = tiny_benchmark
+    assert len(tiny_features.products) == card["counts"]["products"]
+    assert len(tiny_features.tracks) == card["counts"]["trajectories"]
+    keys = {p.key for p in tiny_features.products}
+    for t in tiny_features.tracks:
+        assert t.product in keys
+        assert t.pooled.shape[1] == SPP_DIM and 1 <= len(t.pooled) <= 8
+        assert np.all(np.diff(t.frames) > 0)
+        assert 0 <= t.best < len(t.pooled)
+    for p in tiny_features.products:
+        assert p.flipped is not None and p.flipped.shape == p.pooled.shape
+        assert not torch.equal(p.flipped, p.pooled)
+
+
+def test_feature_cache_is_reused(tiny_benchmark, tmp_path, monkeypatch):
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path))
+    ifn = ImageFeatureNetwork()
+    first = extract_features(data, "test", ifn, frames_per_track=4)
+    files = list((tmp_path / "asymnet-features").glob("*.pt"))
+    assert len(files) == 1
+    again = extract_features(data, "test", ifn, frames_per_track=4)
+    assert [t.key for t in again.tracks] == [t.key for t in first.tracks]
+    torch.testing.assert_close(again.tracks[0].pooled, first.tracks[0].pooled)
+    files[0].write_bytes(b"truncated")  # a broken cache is rebuilt, not trusted
+    rebuilt = extract_features(data, "test", ifn, frames_per_track=4)
+    torch.testing.assert_close(rebuilt.tracks[0].pooled, first.tracks[0].pooled)
+
+
+def test_single_frame_pick_is_the_largest_most_visible_box():
+    boxes = np.array([[0, 0, 0, 10, 10, 1.0], [1, 0, 0, 30, 30, 0.2], [2, 0, 0, 20, 20, 0.9]])
+    assert pick_single_frame(boxes) == 2
+
+
+def test_rank_counts_ties_against_the_answer():
+    assert rank_of(np.array([0.1, 0.9, 0.5]), 1) == 1
+    assert rank_of(np.array([0.1, 0.9, 0.5]), 0) == 3
+    assert rank_of(np.zeros(5), 2) == 5
+
+
+def test_a_short_training_run_lowers_the_loss_and_the_report_is_complete(tiny_features,
+                                                                         tmp_path):
+    cfg = TrainConfig(steps=60, batch=8, same_category=2, random_negatives=3, seed=1)
+    model, losses = train_asymnet(tiny_features, cfg)
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+
+    path = tmp_path / "asymnet.pt"
+    version = save_asymnet(model, path, {"seed": 1})
+    loaded, meta = load_asymnet(path)
+    assert meta == {"seed": 1} and version.startswith("asymnet-")
+    for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b.half().float())  # saved in half precision
+    matcher = TrajectoryMatcher(path, device="cpu")
+    report = evaluate_features(tiny_features, matcher)
+    assert report["queries"] == len(tiny_features.tracks)
+    assert report["gallery"] == len(tiny_features.products)
+    for m in ("single_frame", "avg_pool", "asymnet"):
+        overall = report["methods"][m]["overall"]
+        assert list(overall) == [f"top{k}" for k in KS]
+        assert all(0 <= overall[f"top{a}"] <= overall[f"top{b}"] <= 1
+                   for a, b in itertools.pairwise(KS))
+        assert report["methods"][m]["per_category"]
+    # the training products are the gallery here: a trained model must beat chance clearly
+    chance = 20 / report["gallery"]
+    assert report["methods"]["asymnet"]["overall"]["top20"] > chance
+    table = markdown_table(report)
+    assert "| asymnet |" in table and "top-20" in table
+    png = write_report(report, tmp_path / "report.json")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "report.json").read_text())["queries"] == report["queries"]
+
+
+def test_rank_returns_clip_weights_for_the_card(tiny_features):
+    torch.manual_seed(0)
+    from engine.asymnet.model import AsymNet
+
+    matcher = TrajectoryMatcher(model=AsymNet(), device="cpu")
+    t = tiny_features.tracks[0]
+    frames = matcher.model.head(t.pooled.float()).detach().numpy()
+    shop = matcher.model.head(torch.cat([p.pooled for p in tiny_features.products]).float())
+    res = matcher.rank(frames, shop.detach().numpy())
+    assert res.scores.shape == (len(shop),)
+    assert res.clip_weights.shape[0] == len(shop)
+    np.testing.assert_allclose(res.clip_weights.sum(1), 1, rtol=1e-5)
+    assert len(res.frame_indices) == res.clip_weights.shape[1] * matcher.model.clip_len
+    with pytest.raises(ValueError, match="unknown method"):
+        matcher.rank(frames, shop.detach().numpy(), "nearest")
+
+
+def test_missing_or_corrupt_weights_say_what_to_do(tmp_path):
+    with pytest.raises(WeightsError, match="train asymnet"):
+        load_asymnet(tmp_path / "none.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00not a torch file")
+    with pytest.raises(WeightsError, match="cannot read"):
+        load_asymnet(bad)
+    other = tmp_path / "other.pt"
+    torch.save({"format": "something else"}, other)
+    with pytest.raises(WeightsError, match="not an AsymNet"):
+        load_asymnet(other)
+
+
+def test_train_and_eval_commands(tiny_benchmark, tmp_path, monkeypatch, capsys):
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "a.pt"
+    assert main(["train", "asymnet", "--data", str(data), "--split", "all", "--out",
+                 str(weights), "--steps", "5", "--batch", "4", "--frames-per-track", "4"]) == 0
+    assert weights.is_file()
+    out = tmp_path / "m.json"
+    assert main(["eval", "--data", str(data), "--split", "test", "--task", "matching",
+                 "--weights", str(weights), "--device", "cpu", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["methods"]) == {"single_frame", "avg_pool", "asymnet"}
+    assert out.with_suffix(".png").is_file()
+    assert "| single_frame |" in capsys.readouterr().out
+    assert main(["eval", "--data", str(data), "--task", "matching",
+                 "--weights", str(tmp_path / "missing.pt")]) == 2
+    assert "train asymnet" in capsys.readouterr().err
