@@ -14,7 +14,7 @@ from typing import Any
 
 import cv2
 
-from app.cli import DEMO_VIDEO
+from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -85,6 +85,124 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@bench("asymnet")
+def asymnet_bench(opts: dict[str, Any]) -> dict[str, Any]:
+    """Re-ranking: one trajectory (its IFN embeddings) against 100 candidates with the VFN and
+    the similarity tree (``rerank_100_ms``), and the IFN's throughput on crops."""
+    import numpy as np
+    import torch
+
+    from engine.asymnet.ifn import INPUT_H, INPUT_W
+    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+
+    matcher = TrajectoryMatcher(opts.get("asymnet_weights") or DEFAULT_WEIGHTS,
+                                device=opts.get("device", "auto"))
+    rng = np.random.default_rng(0)
+    dim = matcher.model.config["dim"]
+
+    def unit(n: int) -> np.ndarray:
+        x = rng.normal(size=(n, dim)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    out: dict[str, Any] = {"model_version": matcher.version, "device": str(matcher.device)}
+    reps = 30 if opts.get("quick") else 200
+    for length in (8, 32, 150):  # trajectory frames: a glimpse, a second, six seconds
+        frames, cands = unit(length), unit(100)
+        matcher.rank(frames, cands)
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            matcher.rank(frames, cands)
+            times.append(1000 * (time.perf_counter() - t0))
+        out[f"rerank_100_ms_{length}_frames"] = {
+            "p50": round(float(np.percentile(times, 50)), 2),
+            "p95": round(float(np.percentile(times, 95)), 2)}
+    out["rerank_100_ms"] = out["rerank_100_ms_150_frames"]
+    views = rng.integers(0, 255, (64, INPUT_H, INPUT_W, 3), dtype=np.uint8)
+    matcher.embed_views(list(views[:8]))
+    t0 = time.perf_counter()
+    n = 0
+    for _ in range(1 if opts.get("quick") else 3):
+        matcher.embed_views(list(views))
+        n += len(views)
+    out["ifn_crops_per_s"] = round(n / (time.perf_counter() - t0), 1)
+    out["torch_threads"] = torch.get_num_threads()
+    return out
+
+
+def _demo_embeddings(matcher) -> tuple[Any, Any, Any]:
+    """Real IFN embeddings of the demo catalogue's shop images (with their categories) and
+    the offsets between the demo's video crops and their products' shop images."""
+    import numpy as np
+
+    from engine.annotations import load_annotations
+    from engine.train.data import iter_frames
+
+    demo = DEMO_VIDEO.parent
+    rows = [json.loads(x) for x in (demo / "catalog" / "products.jsonl").read_text().splitlines()
+            if x.strip()]
+    images, cats, main = [], [], {}
+    for r in rows:
+        for rel in r["images"]:
+            img = cv2.imread(str(demo / "catalog" / rel))
+            if img is not None:
+                if rel == r["image"]:
+                    main[r["id"]] = len(images)
+                images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+                cats.append(r["category"])
+    shop = matcher.embed_shop(images)
+    truth = load_annotations(DEMO_ANNOTATIONS)
+    wanted: dict[int, list[tuple[Any, str]]] = {}
+    for t in truth.tracks:
+        if t.product_id in main:
+            for row in t.boxes[:: max(1, len(t.boxes) // 8)]:
+                wanted.setdefault(int(row[0]), []).append((row[1:5], t.product_id))
+    crops, owners = [], []
+    for f, frame in iter_frames(DEMO_VIDEO):
+        for box, pid in wanted.get(f, []):
+            crops.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            owners.append((box, pid))
+    emb = matcher.embed_crops(crops, np.array([b for b, _ in owners]))
+    offsets = emb - shop[[main[p] for _, p in owners]]
+    return shop, np.array(cats), offsets
+
+
+@bench("faiss")
+def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue index at 10k, 100k and 1M products: vectors drawn like real embeddings
+    (engine/catalog/synthvec.py, seeded with the demo catalogue's IFN embeddings), the index
+    kind the catalogue would choose, single-query latency and recall@10 against exact search;
+    exact search one query at a time beside it for comparison."""
+
+    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+    from engine.catalog.index import choose_kind
+    from engine.catalog.indexbench import exact_neighbours, measure_index
+    from engine.catalog.synthvec import realistic_queries, realistic_vectors
+
+    matcher = TrajectoryMatcher(opts.get("asymnet_weights") or DEFAULT_WEIGHTS, device="cpu")
+    seeds, cats, offsets = _demo_embeddings(matcher)
+    sizes = opts.get("faiss_sizes") or [10_000, 100_000, 1_000_000]
+    n_queries = 300 if opts.get("quick") else 1000
+    out: dict[str, Any] = {"seed_images": len(seeds), "offsets": len(offsets),
+                           "queries": n_queries, "model_version": matcher.version,
+                           "threads": __import__("faiss").omp_get_max_threads()}
+    for n in sizes:
+        t0 = time.perf_counter()
+        db = realistic_vectors(seeds, cats, n)
+        queries, _ = realistic_queries(db, offsets, n_queries)
+        truth = exact_neighbours(db, queries, 10)
+        gen_s = time.perf_counter() - t0
+        r = measure_index(db, queries, truth, kind=choose_kind(n))
+        r["data_s"] = round(gen_s, 1)
+        r["vectors_mb"] = round(db.nbytes / 2**20, 1)
+        flat = measure_index(db, queries[:50], truth[:50], kind="flat")
+        r["exact_query_ms_p50"] = flat["query_ms_p50"]
+        r["speedup_vs_exact_p50"] = round(flat["query_ms_p50"] / max(r["query_ms_p50"], 1e-6), 1)
+        out[str(n)] = r
+        del db
+    return out
+
+
 def run(only: list[str] | None, quick: bool, out_path: str | None,
         opts: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> dict:
     opts = dict(opts or {})
@@ -121,4 +239,21 @@ def format_table(report: dict[str, Any]) -> str:
             stages = ", ".join(f"{s} {v}" for s, v in r["stage_ms_per_frame"].items())
             lines.append(f"| ms per frame (stride {k}) | {stages} |")
         lines.append(f"| engine_fps / decode_fps | {e['engine_to_decode_ratio']} |")
+    a = report.get("asymnet")
+    if a:
+        for length in (8, 32, 150):
+            r = a[f"rerank_100_ms_{length}_frames"]
+            lines.append(f"| rerank_100_ms, {length}-frame trajectory (p50 / p95) | "
+                         f"{r['p50']} / {r['p95']} |")
+        lines.append(f"| IFN crops per second ({a['torch_threads']} threads) | "
+                     f"{a['ifn_crops_per_s']} |")
+    f = report.get("faiss")
+    if f:
+        for n, r in f.items():
+            if not isinstance(r, dict) or "kind" not in r:
+                continue
+            lines.append(f"| FAISS {int(n):,} products: {r['kind']} | build {r['build_s']} s, "
+                         f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
+                         f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
+                         f"(exact one query {r['exact_query_ms_p50']} ms) |")
     return "\n".join(lines)

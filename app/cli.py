@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_VIDEO = ROOT / "resources" / "demo" / "demo.mp4"
 DEMO_ANNOTATIONS = ROOT / "resources" / "demo" / "demo.json"
+DEMO_CATALOG = ROOT / "resources" / "demo"  # catalog/products.jsonl and images
 
 
 class UsageError(Exception):
@@ -96,8 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Evaluate on a benchmark directory (docs/benchmark.md).")
     ev.add_argument("--data", required=True, metavar="DIR")
     ev.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    ev.add_argument("--task", choices=("tracking",), default="tracking")
-    ev.add_argument("--out", metavar="FILE.json", help="also write the report as JSON")
+    ev.add_argument("--task", choices=("tracking", "matching"), default="tracking",
+                    help="tracking: detection and tracking; matching: trajectories (ground "
+                    "truth) against the whole catalogue, per method")
+    ev.add_argument("--out", metavar="FILE.json",
+                    help="also write the report as JSON (matching: and a PNG plot beside it)")
+    ev.add_argument("--weights", metavar="FILE.pt",
+                    help="AsymNet weights (matching; default: resources/models/asymnet.pt)")
     ev.add_argument("--detector", default="garment", metavar="NAME")
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
@@ -105,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="measure speed on this machine (table and JSON)",
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
-    bn.add_argument("--only", nargs="+", metavar="NAME", help="run only these (engine)")
+    bn.add_argument("--only", nargs="+", metavar="NAME", help="run only these (engine, asymnet)")
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")
@@ -113,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     bn.add_argument("--strides", type=_positive_int, nargs="+", metavar="K",
                     help="detector strides to measure (default: 3)")
+
+    from app.catalog_cli import add_catalog_parser
+
+    add_catalog_parser(sub, UsageError)
 
     tr = sub.add_parser("train", help="train a model on a benchmark's train split")
     tr_sub = tr.add_subparsers(dest="model", metavar="MODEL", required=True)
@@ -128,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="use every N-th frame of the training clips")
     td.add_argument("--recolored", type=int, default=1, metavar="N",
                     help="colour-shifted copies of each training frame (default 1)")
+    ta = tr_sub.add_parser(
+        "asymnet", help="AsymNet: IFN projection, VFN and similarity tree",
+        description="Train AsymNet end to end on cached backbone features of the ground-truth "
+        "trajectories and shop images (docs/asymnet.md, resources/models/asymnet.md).")
+    ta.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                    help="one or more benchmark directories")
+    ta.add_argument("--split", choices=("train", "val", "test", "all"), default="train")
+    ta.add_argument("--out", default=None, metavar="FILE.pt",
+                    help="default: resources/models/asymnet.pt")
+    ta.add_argument("--steps", type=_positive_int, default=2000)
+    ta.add_argument("--batch", type=_positive_int, default=32)
+    ta.add_argument("--seed", type=int, default=0)
+    ta.add_argument("--frames-per-track", type=_positive_int, default=40, metavar="N",
+                    help="frames cached per trajectory (spread over it)")
     return parser
 
 
@@ -170,6 +194,12 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--loop", action="store_true", help="start over at the end")
     p.add_argument(
+        "--catalog",
+        metavar="DIR",
+        help="shop catalogue: a catalogue directory (video2shop catalog import) or a "
+        "benchmark directory (default: the demo catalogue in resources/demo)",
+    )
+    p.add_argument(
         "--no-vlc",
         action="store_true",
         help="play with OpenCV instead of VLC (no sound; for machines without libVLC)",
@@ -186,8 +216,8 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "bench", "-h",
-                                     "--help"):
+    if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "bench",
+                                     "catalog", "-h", "--help"):
         argv = ["play", *argv]  # `video2shop FILE` plays FILE
     args = parser.parse_args(argv)
     try:
@@ -203,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "catalog":
+            from app.catalog_cli import run_catalog
+
+            return run_catalog(args)
     except UsageError as exc:
         print(f"video2shop: {exc}", file=sys.stderr)
         return 2
@@ -294,16 +328,30 @@ def run_analyze(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     import json
 
+    from engine.backbone import WeightsError
     from engine.train.data import DataError
-    from engine.train.eval_tracking import evaluate_tracking, markdown_table
 
-    detector = _detector(args.detector, args.device)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     try:
-        report = evaluate_tracking(args.data, args.split, detector, stride=args.stride,
-                                   log=lambda m: print(m, file=sys.stderr))
-    except DataError as exc:
+        if args.task == "matching":
+            from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+            from engine.train.eval_matching import evaluate_matching, markdown_table, write_report
+
+            matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
+            report = evaluate_matching(args.data, args.split, matcher, log=log)
+            print(markdown_table(report))
+            if args.out:
+                png = write_report(report, args.out)
+                print(f"wrote {args.out} and {png}")
+            return 0
+        from engine.train.eval_tracking import evaluate_tracking
+        from engine.train.eval_tracking import markdown_table as tracking_table
+
+        detector = _detector(args.detector, args.device)
+        report = evaluate_tracking(args.data, args.split, detector, stride=args.stride, log=log)
+    except (DataError, WeightsError) as exc:
         raise UsageError(str(exc)) from None
-    print(markdown_table(report))
+    print(tracking_table(report))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))
         print(f"wrote {args.out}")
@@ -323,15 +371,25 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from engine.detect.garment import DEFAULT_WEIGHTS
     from engine.train.data import DataError
-    from engine.train.detector import train_detector
 
-    out = args.out or str(DEFAULT_WEIGHTS)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     try:
-        train_detector(args.data, out, iterations=args.iterations, batch=args.batch,
-                       seed=args.seed, frame_step=args.frame_step, recolored=args.recolored,
-                       log=lambda m: print(m, file=sys.stderr))
+        if args.model == "asymnet":
+            from engine.asymnet.model import DEFAULT_WEIGHTS as ASYMNET_WEIGHTS
+            from engine.train.asymnet import TrainConfig, run_training
+
+            cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed)
+            command = "video2shop " + " ".join(sys.argv[1:]) if sys.argv else ""
+            run_training(args.data, args.out or str(ASYMNET_WEIGHTS), cfg, split=args.split,
+                         frames_per_track=args.frames_per_track, command=command, log=log)
+            return 0
+        from engine.detect.garment import DEFAULT_WEIGHTS
+        from engine.train.detector import train_detector
+
+        train_detector(args.data, args.out or str(DEFAULT_WEIGHTS), iterations=args.iterations,
+                       batch=args.batch, seed=args.seed, frame_step=args.frame_step,
+                       recolored=args.recolored, log=log)
     except DataError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -426,6 +484,7 @@ def run_player(args: argparse.Namespace) -> int:
         window.set_kiosk(True)
     else:
         window.show()
+    QTimer.singleShot(0, lambda: controller.open_catalog(args.catalog or str(DEMO_CATALOG)))
     if opened and (args.kiosk or args.loop):
         QTimer.singleShot(0, controller.play)
     return app.exec()

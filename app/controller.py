@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from app.catalog_loader import CatalogLoader
 from app.playback import Backend, create_backend
 from app.settings import Settings
 from engine.annotations import AnnotationIndex, AnnotationsError, load_annotations
@@ -83,6 +84,12 @@ class PlayerController(QObject):
         # VLC's seeks land near, not on, the target: frames before it are not shown
         self._resume_index = 0
         self.sync_stats = {"matched": 0, "estimated": 0, "rejected": 0}
+        self.catalog = None  # engine.catalog.retrieval.Catalog once loaded
+        self.catalog_path = ""
+        self.catalog_loader = CatalogLoader(self)
+        self.catalog_loader.loaded.connect(self._on_catalog_loaded)
+        self.catalog_loader.failed.connect(self.show_status)
+        self.catalog_loader.progress.connect(self.show_status)
         self._wire()
 
     def _wire(self) -> None:
@@ -92,6 +99,7 @@ class PlayerController(QObject):
         )
         w.open_requested.connect(self.open_video)
         w.annotations_requested.connect(self.load_annotations)
+        w.catalog_requested.connect(self.open_catalog)
         w.play_pause_requested.connect(self.toggle_play)
         w.seek_relative_requested.connect(self.seek_relative)
         w.step_requested.connect(self.step)
@@ -119,6 +127,20 @@ class PlayerController(QObject):
 
     def show_status(self, text: str) -> None:
         self.window.statusBar().showMessage(text)
+
+    # --- the shop catalogue ------------------------------------------------------------------
+    def open_catalog(self, path: str) -> None:
+        """Loads a catalogue in the background; the current one stays until the new one is
+        ready (or stays for good if it fails)."""
+        self.catalog_path = path
+        self.show_status(f"Opening the catalogue {path}…")
+        self.catalog_loader.load(path)
+
+    def _on_catalog_loaded(self, catalog, summary: str) -> None:
+        old, self.catalog = self.catalog, catalog
+        if old is not None:
+            old.close()
+        self.show_status(summary)
 
     # --- opening -----------------------------------------------------------------------------
     def open_video(self, path: str) -> bool:
@@ -394,6 +416,10 @@ class PlayerController(QObject):
         self.settings.geometry = self.window.saveGeometry()
         self.settings.sync()
         self._close_video()
+        self.catalog_loader.wait()
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
         if self.backend is not None:
             release = getattr(self.backend, "release", None)
             if release:

@@ -28,6 +28,7 @@ VIDEO_FILTER = (
 class MainWindow(QMainWindow):
     open_requested = Signal(str)  # a video path
     annotations_requested = Signal(str)
+    catalog_requested = Signal(str)  # a catalogue directory (or a benchmark directory)
     play_pause_requested = Signal()
     seek_relative_requested = Signal(float)  # seconds
     step_requested = Signal(int)  # frames
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action("Load &Annotations…", None, self.show_annotations_dialog, file_menu)
+        self.catalog_action = self._action("Open &Catalogue…", None, self.show_catalog_dialog,
+                                           file_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
 
@@ -159,6 +162,12 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load annotations", "", "JSON (*.json)")
         if path:
             self.annotations_requested.emit(path)
+
+    def show_catalog_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a shop catalogue (a catalogue or "
+                                                "benchmark directory)")
+        if path:
+            self.catalog_requested.emit(path)
 
     # --- fullscreen and kiosk -----------------------------------------------------------------
     def toggle_fullscreen(self) -> None:

@@ -56,7 +56,7 @@ class AsymNet(nn.Module):
               ) -> TreeOutput:
         """frames (B, n * clip_len, D) IFN embeddings in time order, clip_mask (B, n),
         shop (B, C, D) or (C, D) IFN embeddings -> the tree's output."""
-        return self.tree(self.vfn(frames), clip_mask, shop)
+        return self.tree(self.vfn(frames, clip_mask), clip_mask, shop)
 
 
 def save_asymnet(model: AsymNet, path: str | Path, meta: dict | None = None) -> str:

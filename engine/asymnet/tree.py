@@ -1,9 +1,11 @@
 """The similarity network, AsymNet's reconfigurable deep tree.
 
 Leaves: one small network per clip state h_i (two fully connected layers, 256 then 1) that
-scores h_i against a shop feature m. Fusion nodes: gating networks that weigh their two
-children, stacked into a binary tree over the trajectory's clips, so the tree has as many
-leaves as the trajectory has clips and ceil(log2 n) levels. Every node's description is the
+scores h_i against a shop feature m, added to a scaled cosine a * cos(h_i, m) + b (so that an
+untrained tree ranks as cosine similarity does, and the network learns corrections).
+Fusion nodes: gating networks that weigh their two children, stacked into a binary tree over
+the trajectory's clips, so the tree has as many leaves as the trajectory has clips and
+ceil(log2 n) levels. Every node's description is the
 gated mix of its children's, and the gates see the shop feature, so a fusion node can prefer
 the clip that shows what tells this product apart. The score is the gated sum of the leaves'
 match probabilities: s(h, m) = sum_i pi_i sigmoid(f(h_i, m)), pi_i the product of the gates on
@@ -44,6 +46,10 @@ class SimilarityTree(nn.Module):
         super().__init__()
         self.leaf = nn.Sequential(nn.Linear(4 * dim, leaf_hidden), nn.ReLU(),
                                   nn.Linear(leaf_hidden, 1))
+        nn.init.normal_(self.leaf[-1].weight, std=1e-3)  # starts as the cosine term alone
+        nn.init.zeros_(self.leaf[-1].bias)
+        self.cos_scale = nn.Parameter(torch.tensor(10.0))
+        self.cos_bias = nn.Parameter(torch.tensor(-5.0))
         self.gate = nn.Sequential(nn.Linear(4 * dim, gate_hidden), nn.Tanh(),
                                   nn.Linear(gate_hidden, 1))
 
@@ -62,7 +68,9 @@ class SimilarityTree(nn.Module):
             raise ValueError("every trajectory needs its first leaf (at least one clip)")
         hm = h.unsqueeze(1)  # (B, 1, L, D)
         mm = m.unsqueeze(2)  # (B, C, 1, D)
-        leaf_logits = self.leaf(pair_features(hm, mm)).squeeze(-1)  # (B, C, L)
+        cos = (hm * mm).sum(dim=-1)  # (B, C, L): embeddings are unit vectors
+        leaf_logits = (self.cos_scale * cos + self.cos_bias
+                       + self.leaf(pair_features(hm, mm)).squeeze(-1))
 
         path = torch.ones(b, c, size, dtype=h.dtype, device=h.device)
         nodes = hm.expand(b, c, size, d)

@@ -1,11 +1,12 @@
 """The Video Feature Network: a two-layer stacked LSTM over the IFN embeddings of a
 trajectory's frames, cut into clips of a fixed length; one hidden state per clip.
 
-Each clip runs through the LSTM from a zero state, so that leaf i of the similarity tree
-describes one moment of the shot (the player shows which moments decided a match). The clip's
-state is its last top-layer hidden state projected to the embedding size, plus the mean of the
-clip's embeddings (a residual: an untrained VFN starts close to average pooling, and training learns
-what to add to it).
+The LSTM runs over the whole trajectory; clip i's state is the top layer's hidden state after
+its last frame, projected to the embedding size, plus two residuals: the mean of the clip's
+embeddings and the mean of the whole trajectory's. So every leaf of the similarity tree knows
+the whole trajectory (as average pooling does), and what tells leaves apart is their moment of
+the shot (the player shows which moments decided a match). An untrained VFN starts close to
+average pooling; training learns what to add to it.
 """
 
 from __future__ import annotations
@@ -50,13 +51,21 @@ class VideoFeatureNetwork(nn.Module):
         nn.init.normal_(self.out.weight, std=0.01)  # starts close to average pooling
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, n * clip_len, D) embeddings -> (B, n, D) clip states, L2-normalised."""
+    def forward(self, frames: torch.Tensor, clip_mask: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """(B, n * clip_len, D) embeddings in time order (padding at the end), clip_mask
+        (B, n) -> (B, n, D) clip states, L2-normalised."""
         b, t, d = frames.shape
         if t % self.clip_len:
             raise ValueError(f"{t} frames do not make whole clips of {self.clip_len}")
         n = t // self.clip_len
-        clips = frames.reshape(b * n, self.clip_len, d)
-        seq, _ = self.lstm(clips)
-        state = self.out(seq[:, -1]) + clips.mean(dim=1)
-        return F.normalize(state, dim=-1).reshape(b, n, d)
+        if clip_mask is None:
+            clip_mask = torch.ones(b, n, dtype=torch.bool, device=frames.device)
+        seq, _ = self.lstm(frames)  # causal: padding at the end changes no real state
+        ends = seq[:, self.clip_len - 1::self.clip_len]  # (B, n, H): after each clip
+        clip_mean = frames.reshape(b, n, self.clip_len, d).mean(dim=2)
+        w = clip_mask.to(frames.dtype).unsqueeze(-1)
+        traj_mean = (clip_mean * w).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True
+                                                                     ).clamp_min(1)
+        state = self.out(ends) + clip_mean + traj_mean
+        return F.normalize(state, dim=-1)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.backbone import EfficientNetLite0, load_imagenet, pick_device, to_tensor
+from engine.cache import cache_dir
 from engine.detect.base import DetectorError
 from engine.types import Detections
 
@@ -187,7 +187,7 @@ class GarmentDetector:
             from engine.detect.onnx import OnnxDetector, export_onnx
         except ImportError:
             return None
-        cache = Path(os.environ.get("VIDEO2SHOP_CACHE", Path.home() / ".cache" / "video2shop"))
+        cache = cache_dir()
         # keyed by the weights' hash: retrained weights never meet a stale export
         path = cache / "models" / f"{self.version}-{self.weights_id or 'unsaved'}.onnx"
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from engine.asymnet.ifn import (
     frame_box,
     shop_view,
 )
+from engine.cache import cache_dir
 from engine.train.data import DataError, iter_frames, load_split
 
 CACHE_FORMAT = 2
@@ -61,10 +61,6 @@ class MatchingSet:
     def extend(self, other: MatchingSet) -> None:
         self.tracks += other.tracks
         self.products += other.products
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("VIDEO2SHOP_CACHE", Path.home() / ".cache" / "video2shop"))
 
 
 def read_products(root: Path) -> list[dict]:

@@ -117,3 +117,13 @@ def test_posterior_loss_gradient_is_the_mixture_likelihoods():
     (nll[labels > 0].mean() + nll[labels == 0].mean()).backward()
     for a, b in zip(em, (q.grad for q in tree.parameters()), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_vfn_padding_at_the_end_changes_no_real_clip():
+    torch.manual_seed(2)
+    vfn = VideoFeatureNetwork(clip_len=4).eval()
+    real = unit(1, 8)
+    alone = vfn(real, torch.ones(1, 2, dtype=torch.bool))
+    padded = vfn(torch.cat([real, unit(1, 8)], dim=1),
+                 torch.tensor([[True, True, False, False]]))
+    torch.testing.assert_close(alone, padded[:, :2])

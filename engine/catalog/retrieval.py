@@ -1,0 +1,164 @@
+"""Two-stage retrieval, the API the engine uses: a trajectory in, the top products out.
+
+Stage 1: FAISS over the IFN embeddings of every shop image proposes the images nearest to the
+trajectory's mean embedding (``n_candidates``, default 100). Stage 2: AsymNet's VFN and
+similarity tree score the trajectory against every image of the proposed products; a product's
+score is its best image's. ``Catalog.open`` embeds images that lack a vector from the current
+model and (re)builds the index when its sidecar does not match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.asymnet.model import RankResult, TrajectoryMatcher
+from engine.catalog.index import IndexStale, VectorIndex
+from engine.catalog.store import CatalogError, CatalogStore, Product
+
+EMBED_BATCH = 64
+
+
+@dataclass
+class ProductMatch:
+    product: Product
+    score: float
+    clip_weights: np.ndarray | None = None  # (n,) the tree's weight of each clip
+    frame_indices: np.ndarray | None = None  # rows of the trajectory's frames the VFN saw
+
+
+class Catalog:
+    """A catalogue directory opened for matching: store, embeddings, index, matcher."""
+
+    def __init__(self, store: CatalogStore, matcher: TrajectoryMatcher, index: VectorIndex,
+                 n_candidates: int = 100) -> None:
+        if n_candidates < 1:
+            raise ValueError(f"n_candidates must be at least 1, got {n_candidates}")
+        self.store, self.matcher, self.index = store, matcher, index
+        self.n_candidates = n_candidates
+        rows, prods, vecs = store.embeddings(matcher.version)
+        self.image_rows, self.image_products, self.vectors = rows, prods, vecs
+        self._row_pos = {int(r): i for i, r in enumerate(rows)}
+        self._products: dict[int, Product] = {}
+
+    @classmethod
+    def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
+             kind: str | None = None, log: Callable[[str], None] = lambda m: None,
+             progress: Callable[[int, int], None] | None = None) -> Catalog:
+        store = CatalogStore(directory)
+        try:
+            embed_missing(store, matcher, log=log, progress=progress)
+            index = load_or_build_index(store, matcher.version, kind=kind, log=log)
+        except Exception:
+            store.close()
+            raise
+        return cls(store, matcher, index, n_candidates)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def products(self, rows) -> list[Product]:
+        missing = [int(r) for r in rows if int(r) not in self._products]
+        if missing:
+            self._products.update(self.store.products_by_rows(missing))
+        return [self._products[int(r)] for r in rows]
+
+    def _rank_products(self, image_scores: np.ndarray, image_idx: np.ndarray, k: int
+                       ) -> list[tuple[int, float, int]]:
+        """(product row, best score, best image position in image_idx) for the top k."""
+        best: dict[int, tuple[float, int]] = {}
+        for j, (i, s) in enumerate(zip(image_idx, image_scores, strict=True)):
+            p = int(self.image_products[i])
+            if p not in best or s > best[p][0]:
+                best[p] = (float(s), j)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
+        return [(p, s, j) for p, (s, j) in ranked]
+
+    def candidates(self, query: np.ndarray) -> np.ndarray:
+        """Positions (into self.vectors) of every image of the products FAISS proposes."""
+        _, ids = self.index.search(query, self.n_candidates)
+        rows = [int(i) for i in ids[0] if i >= 0 and int(i) in self._row_pos]
+        prods = {int(self.image_products[self._row_pos[r]]) for r in rows}
+        return np.flatnonzero(np.isin(self.image_products, list(prods)))
+
+    def search_embedding(self, embedding: np.ndarray, k: int = 10) -> list[ProductMatch]:
+        """Products for one image's embedding (a photo, a screenshot, a dragged box): FAISS,
+        cosine."""
+        q = np.asarray(embedding, np.float32).reshape(1, -1)
+        _, ids = self.index.search(q, max(k * 4, k + 10))
+        pos = np.array([self._row_pos[int(i)] for i in ids[0] if int(i) in self._row_pos],
+                       np.int64)
+        if len(pos) == 0:
+            return []
+        scores = self.vectors[pos] @ q[0]
+        ranked = self._rank_products(scores, pos, k)
+        prods = self.products([p for p, _, _ in ranked])
+        return [ProductMatch(p, s) for p, (_, s, _) in zip(prods, ranked, strict=True)]
+
+    def search_image(self, image_rgb: np.ndarray, k: int = 10) -> list[ProductMatch]:
+        return self.search_embedding(self.matcher.embed_shop([image_rgb])[0], k)
+
+    def match_trajectory(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
+                         weights: np.ndarray | None = None) -> list[ProductMatch]:
+        """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
+        re-ranked by ``method`` (asymnet by default) among FAISS's candidates."""
+        frames = np.asarray(frames, np.float32)
+        mean = frames.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        pos = self.candidates(mean.reshape(1, -1))
+        if len(pos) == 0:
+            return []
+        res: RankResult = self.matcher.rank(frames, self.vectors[pos], method, weights=weights)
+        ranked = self._rank_products(res.scores, pos, k)
+        prods = self.products([p for p, _, _ in ranked])
+        out = []
+        for p, (_, s, j) in zip(prods, ranked, strict=True):
+            cw = res.clip_weights[j] if res.clip_weights is not None else None
+            out.append(ProductMatch(p, s, cw, res.frame_indices))
+        return out
+
+
+def embed_missing(store: CatalogStore, matcher: TrajectoryMatcher, *,
+                  log: Callable[[str], None] = lambda m: None,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+    """IFN embeddings, in batches, for every image without one from the current model."""
+    todo = store.images_without_embedding(matcher.version)
+    if todo:
+        log(f"embedding {len(todo)} shop images with {matcher.version}")
+    for i in range(0, len(todo), EMBED_BATCH):
+        chunk = todo[i:i + EMBED_BATCH]
+        images, rows = [], []
+        for row, path in chunk:
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is None:
+                raise CatalogError(f"shop image {path} is missing or unreadable; re-import the "
+                                   "catalogue to repair it")
+            images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            rows.append(row)
+        store.put_embeddings(matcher.version, rows, matcher.embed_shop(images))
+        if progress:
+            progress(i + len(chunk), len(todo))
+    return len(todo)
+
+
+def load_or_build_index(store: CatalogStore, model_version: str, *, kind: str | None = None,
+                        log: Callable[[str], None] = lambda m: None) -> VectorIndex:
+    fingerprint = store.fingerprint() + ":" + model_version
+    try:
+        index = VectorIndex.load(store.dir, model_version=model_version, fingerprint=fingerprint)
+        if kind is None or index.sidecar.kind == kind:
+            return index
+        log(f"index kind {index.sidecar.kind} was asked to be {kind}: rebuilding")
+    except IndexStale as exc:
+        log(str(exc))
+    rows, _, vectors = store.embeddings(model_version)
+    index = VectorIndex.build(vectors, rows, model_version=model_version,
+                              fingerprint=fingerprint, kind=kind)
+    index.save(store.dir)
+    log(f"built a {index.sidecar.kind} index of {index.sidecar.count} images in "
+        f"{index.sidecar.build_seconds:.1f} s")
+    return index

@@ -1,0 +1,160 @@
+"""Validation of one catalogue row: what the store accepts, and for everything else a reason a
+person can act on. Titles and shop names become plain text; only http(s) product URLs pass."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_TEXT = 500
+MAX_IMAGES = 12
+
+
+class RowError(ValueError):
+    """A row the store will not take, with the reason."""
+
+
+@dataclass
+class ProductRow:
+    id: str
+    title: str
+    category: str
+    price: float
+    currency: str
+    url: str
+    images: list[str]  # paths relative to the source, or http(s) URLs, main image first
+    shop: str = ""
+    sales: int = 0
+    rating: float | None = None
+    family: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def plain_text(value: Any, name: str, *, required: bool = True) -> str:
+    """Text for a label: entities decoded, whitespace collapsed; markup is an error rather
+    than something to strip silently (a title full of tags is a broken feed)."""
+    if value is None or value == "":
+        if required:
+            raise RowError(f"missing {name}")
+        return ""
+    if not isinstance(value, str):
+        raise RowError(f"{name} must be text, got {type(value).__name__}")
+    text = html.unescape(value)
+    if TAG_RE.search(text):
+        raise RowError(f"{name} contains HTML markup ({TAG_RE.search(text).group(0)[:30]}); "
+                       "give plain text")
+    text = " ".join(text.split())
+    if any(ord(c) < 32 for c in text):
+        raise RowError(f"{name} contains control characters")
+    if required and not text:
+        raise RowError(f"missing {name}")
+    if len(text) > MAX_TEXT:
+        raise RowError(f"{name} is {len(text)} characters long (at most {MAX_TEXT})")
+    return text
+
+
+def web_url(value: Any, name: str = "url") -> str:
+    """An absolute http or https URL with a host; nothing else opens in a browser."""
+    if not isinstance(value, str) or not value.strip():
+        raise RowError(f"missing {name}")
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme or "no scheme"
+        raise RowError(f"{name} {url[:60]!r} is not http(s) ({scheme}:); only web links are "
+                       "allowed")
+    if not parts.hostname:
+        raise RowError(f"{name} {url[:60]!r} has no host")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise RowError(f"{name} contains spaces or control characters")
+    return url
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise RowError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise RowError(f"{name} must be a number, got {value!r}") from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RowError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def image_ref(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RowError("an image entry is empty or not text")
+    ref = value.strip()
+    scheme = urlsplit(ref).scheme.lower()
+    if scheme in ("http", "https"):
+        return web_url(ref, "image URL")
+    if scheme and len(scheme) > 1:  # "C:" on Windows is a drive, not a scheme
+        raise RowError(f"image {ref[:60]!r}: {scheme}: is not allowed; give a path or an "
+                       "http(s) URL")
+    if "\x00" in ref:
+        raise RowError("image path contains a NUL byte")
+    return ref
+
+
+def validate_row(raw: Any) -> ProductRow:
+    """A raw row (a dict from JSON, CSV or an API) -> ``ProductRow`` or ``RowError``."""
+    if not isinstance(raw, dict):
+        raise RowError(f"a product must be a JSON object, got {type(raw).__name__}")
+    pid = raw.get("id")
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        pid = str(pid)
+    if not isinstance(pid, str) or not pid.strip():
+        raise RowError("missing id")
+    pid = pid.strip()
+    if not ID_RE.match(pid):
+        raise RowError(f"id {pid[:40]!r} has characters other than letters, digits, _ . : -")
+    title = plain_text(raw.get("title"), "title")
+    category = plain_text(raw.get("category"), "category").lower()
+    price = _number(raw.get("price"), "price") if raw.get("price") not in (None, "") else None
+    if price is None:
+        raise RowError("missing price")
+    if price < 0:
+        raise RowError(f"negative price {price:g}")
+    currency = str(raw.get("currency") or "CNY").strip().upper()
+    if not CURRENCY_RE.match(currency):
+        raise RowError(f"currency {currency[:10]!r} is not an ISO 4217 code such as CNY")
+    url = web_url(raw.get("url"))
+    images = raw.get("images")
+    if isinstance(images, str):  # CSV: separated by |
+        images = [s for s in images.split("|") if s.strip()]
+    if not images:
+        images = [raw["image"]] if raw.get("image") else []
+    if not isinstance(images, list) or not images:
+        raise RowError("no image: give image or images")
+    if len(images) > MAX_IMAGES:
+        raise RowError(f"{len(images)} images (at most {MAX_IMAGES})")
+    main = raw.get("image")
+    refs = [image_ref(v) for v in images]
+    if main and image_ref(main) not in refs:
+        refs.insert(0, image_ref(main))
+    sales = raw.get("sales")
+    sales = 0 if sales in (None, "") else _number(sales, "sales")
+    if sales < 0 or sales != int(sales):
+        raise RowError(f"sales must be a whole number of at least 0, got {sales:g}")
+    rating = raw.get("rating")
+    rating = None if rating in (None, "") else _number(rating, "rating")
+    if rating is not None and not 0 <= rating <= 5:
+        raise RowError(f"rating {rating:g} is outside 0..5")
+    attributes = raw.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise RowError("attributes must be an object")
+    return ProductRow(
+        id=pid, title=title, category=category, price=round(price, 2), currency=currency,
+        url=url, images=list(dict.fromkeys(refs)),
+        shop=plain_text(raw.get("shop"), "shop", required=False), sales=int(sales),
+        rating=rating, family=plain_text(raw.get("family"), "family", required=False),
+        attributes=attributes)

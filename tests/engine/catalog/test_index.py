@@ -1,0 +1,111 @@
+"""The FAISS index with its sidecar, and two-stage retrieval over a real imported catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from engine.asymnet.model import AsymNet, TrajectoryMatcher
+from engine.catalog.importer import import_catalog
+from engine.catalog.index import IndexStale, VectorIndex, choose_kind
+from engine.catalog.retrieval import Catalog
+from engine.catalog.store import CatalogStore
+
+
+def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim))
+    x = centres[rng.integers(clusters, size=n)] + 0.3 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_every_kind_finds_the_exact_neighbours(kind, tmp_path):
+    x = clustered(4000)
+    ids = np.arange(4000, dtype=np.int64) * 3 + 7  # store rows, not positions
+    index = VectorIndex.build(x, ids, model_version="m1", fingerprint="f1", kind=kind)
+    q = clustered(50, seed=1)
+    _, got = index.search(q, 10)
+    exact = ids[np.argsort(-(q @ x.T), axis=1)[:, :10]]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
+    assert recall >= (1.0 if kind == "flat" else 0.9)
+    index.save(tmp_path)
+    again = VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    assert again.sidecar.kind == kind
+    np.testing.assert_array_equal(again.search(q, 10)[1], got)
+
+
+def test_sidecar_mismatches_mean_rebuild(tmp_path):
+    x = clustered(100)
+    with pytest.raises(IndexStale, match="no index yet"):
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    VectorIndex.build(x, np.arange(100), model_version="m1", fingerprint="f1").save(tmp_path)
+    side = json.loads((tmp_path / "index.json").read_text())
+    assert side | {"built": 0, "build_seconds": 0} == {
+        "kind": "flat", "metric": "inner_product", "dim": 64, "model_version": "m1",
+        "count": 100, "fingerprint": "f1", "params": {}, "built": 0, "build_seconds": 0,
+        "sidecar_version": 1}
+    with pytest.raises(IndexStale, match="built with m1"):
+        VectorIndex.load(tmp_path, model_version="m2", fingerprint="f1")
+    with pytest.raises(IndexStale, match="catalogue changed"):
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f2")
+    (tmp_path / "index.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexStale, match="unreadable"):
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    (tmp_path / "index.json").write_text("{")
+    with pytest.raises(IndexStale, match="sidecar"):
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+
+
+def test_kind_follows_size():
+    assert choose_kind(1000) == "flat"
+    assert choose_kind(2_000_000) == "hnsw"
+
+
+@pytest.fixture
+def untrained_matcher():
+    torch.manual_seed(0)
+    matcher = TrajectoryMatcher(model=AsymNet(), device="cpu")
+    matcher.version = "asymnet-test0"
+    return matcher
+
+
+def test_catalog_embeds_indexes_and_finds_a_products_own_image(source_dir, tmp_path,
+                                                               untrained_matcher):
+    cat_dir = tmp_path / "cat"
+    import_catalog(str(source_dir / "products.jsonl"), cat_dir)
+    messages = []
+    cat = Catalog.open(cat_dir, untrained_matcher, log=messages.append, n_candidates=5)
+    try:
+        assert cat.index.sidecar.kind == "flat" and cat.index.sidecar.count == 12
+        assert any("embedding 12" in m for m in messages)
+        for pid in ("q0003", "q0007"):
+            img = cv2.cvtColor(cv2.imread(str(source_dir / "images" / f"{pid}.jpg")),
+                               cv2.COLOR_BGR2RGB)
+            hits = cat.search_image(img, k=3)
+            assert hits[0].product.id == pid and hits[0].score == pytest.approx(1, abs=1e-4)
+            assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score
+        frames = cat.vectors[[2, 2, 3, 2, 2]]  # a "trajectory" that looks like images 2 and 3
+        matches = cat.match_trajectory(frames, k=4)
+        assert len(matches) == 4
+        assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+        assert matches[0].clip_weights is not None
+        np.testing.assert_allclose(matches[0].clip_weights.sum(), 1, rtol=1e-5)
+    finally:
+        cat.close()
+    # reopening: nothing to embed, the saved index is used
+    messages.clear()
+    cat = Catalog.open(cat_dir, untrained_matcher, log=messages.append)
+    cat.close()
+    assert messages == []
+    # another model: re-embedded and rebuilt, with a message saying why
+    untrained_matcher.version = "asymnet-test1"
+    cat = Catalog.open(cat_dir, untrained_matcher, log=messages.append)
+    cat.close()
+    assert any("built with asymnet-test0" in m for m in messages)
+    with CatalogStore(cat_dir) as store:
+        assert store.check() == []

@@ -1,0 +1,50 @@
+"""Catalogue sources imported once into the cache; index-benchmark vectors that look like
+embeddings, not noise."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.catalog.resolve import resolve_catalog
+from engine.catalog.store import CatalogError, CatalogStore
+from engine.catalog.synthvec import realistic_queries, realistic_vectors
+
+
+def test_a_source_is_imported_once_and_again_when_it_changes(source_dir, tmp_path):
+    logs = []
+    first = resolve_catalog(source_dir, cache=tmp_path / "cache", log=logs.append)
+    assert (first / "catalog.sqlite").is_file() and len(logs) == 1
+    assert resolve_catalog(source_dir, cache=tmp_path / "cache", log=logs.append) == first
+    assert len(logs) == 1  # reused
+    src = source_dir / "products.jsonl"
+    rows = src.read_text().splitlines()
+    src.write_text("\n".join(rows[:5]) + "\n" + json.dumps({"id": "bad"}) + "\n")
+    assert resolve_catalog(source_dir, cache=tmp_path / "cache", log=logs.append) == first
+    assert any("skipped" in m for m in logs)
+    assert resolve_catalog(first) == first  # a catalogue directory is used as it is
+    with CatalogStore(first) as store:
+        assert store.count()[0] == 12  # re-import updates; it never deletes
+    with pytest.raises(CatalogError, match="neither"):
+        resolve_catalog(tmp_path / "nothing-here")
+
+
+def test_realistic_vectors_are_clustered_like_their_seeds():
+    rng = np.random.default_rng(0)
+    seeds = rng.normal(size=(60, 32)).astype(np.float32)
+    seeds /= np.linalg.norm(seeds, axis=1, keepdims=True)
+    cats = np.repeat(np.arange(6), 10)
+    x = realistic_vectors(seeds, cats, 5000, seed=1)
+    assert x.shape == (5000, 32) and x.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1, rtol=1e-5)
+    # every vector is much closer to some seed than random unit vectors are
+    nearest = (x @ seeds.T).max(axis=1)
+    noise = rng.normal(size=(5000, 32)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    assert np.median(nearest) > np.median((noise @ seeds.T).max(axis=1)) + 0.2
+    offsets = 0.05 * rng.normal(size=(20, 32)).astype(np.float32)
+    q, rows = realistic_queries(x, offsets, 100)
+    assert q.shape == (100, 32)
+    assert np.mean(np.argmax(q @ x.T, axis=1) == rows) > 0.2  # a query is near its product
