@@ -28,7 +28,7 @@ from engine.backbone import WeightsError, pick_device
 MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "asymnet.pt"
 FORMAT = "video2shop-asymnet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METHODS = ("single_frame", "avg_pool", "asymnet")
 
 
@@ -36,11 +36,13 @@ class AsymNet(nn.Module):
     """The trainable parts: the IFN's projection head, the VFN and the tree."""
 
     def __init__(self, spp_dim: int = SPP_DIM, dim: int = EMBED_DIM, head_hidden: int = 512,
-                 clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS) -> None:
+                 clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS,
+                 head_dropout: float = 0.2) -> None:
         super().__init__()
         self.config = {"spp_dim": spp_dim, "dim": dim, "head_hidden": head_hidden,
-                       "clip_len": clip_len, "max_clips": max_clips}
-        self.head = IFNHead(spp_dim, head_hidden, dim)
+                       "clip_len": clip_len, "max_clips": max_clips,
+                       "head_dropout": head_dropout}
+        self.head = IFNHead(spp_dim, head_hidden, dim, dropout=head_dropout)
         self.vfn = VideoFeatureNetwork(dim, clip_len=clip_len)
         self.tree = SimilarityTree(dim)
 
@@ -52,11 +54,12 @@ class AsymNet(nn.Module):
     def max_clips(self) -> int:
         return self.config["max_clips"]
 
-    def score(self, frames: torch.Tensor, clip_mask: torch.Tensor, shop: torch.Tensor
-              ) -> TreeOutput:
+    def score(self, frames: torch.Tensor, clip_mask: torch.Tensor, shop: torch.Tensor,
+              quality: torch.Tensor | None = None) -> TreeOutput:
         """frames (B, n * clip_len, D) IFN embeddings in time order, clip_mask (B, n),
-        shop (B, C, D) or (C, D) IFN embeddings -> the tree's output."""
-        return self.tree(self.vfn(frames, clip_mask), clip_mask, shop)
+        shop (B, C, D) or (C, D) IFN embeddings, quality (B, n * clip_len, 3) per-frame cues
+        (``frame_quality``) -> the tree's output."""
+        return self.tree(self.vfn(frames, clip_mask, quality), clip_mask, shop)
 
 
 def save_asymnet(model: AsymNet, path: str | Path, meta: dict | None = None) -> str:
@@ -140,10 +143,12 @@ class TrajectoryMatcher:
 
     @torch.no_grad()
     def rank(self, frames: np.ndarray, candidates: np.ndarray, method: str = "asymnet",
-             weights: np.ndarray | None = None) -> RankResult:
+             weights: np.ndarray | None = None, quality: np.ndarray | None = None
+             ) -> RankResult:
         """frames (T, D) the trajectory's embeddings in time order; candidates (C, D); for
         ``single_frame``, ``weights`` (T,) picks the frame (largest, most visible, most
-        confident: the caller's choice, never the answer)."""
+        confident: the caller's choice, never the answer); for ``asymnet``, ``quality``
+        (T, 3) per-frame cues (``frame_quality``), all ones when not given."""
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         frames = np.asarray(frames, np.float32)
@@ -161,7 +166,11 @@ class TrajectoryMatcher:
         x = torch.from_numpy(frames[pick]).unsqueeze(0).to(self.device)
         n = len(pick) // self.model.clip_len
         mask = torch.ones(1, n, dtype=torch.bool, device=self.device)
-        states = self.model.vfn(x)
+        q = None
+        if quality is not None:
+            q = torch.from_numpy(np.asarray(quality, np.float32)[pick]).unsqueeze(0)
+            q = q.to(self.device)
+        states = self.model.vfn(x, mask, q)
         scores, weights_out = [], []
         cand = torch.from_numpy(candidates).to(self.device)
         for i in range(0, len(cand), 1024):

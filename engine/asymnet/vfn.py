@@ -1,9 +1,11 @@
 """The Video Feature Network: a two-layer stacked LSTM over the IFN embeddings of a
 trajectory's frames, cut into clips of a fixed length; one hidden state per clip.
 
-The LSTM runs over the whole trajectory; clip i's state is the top layer's hidden state after
-its last frame, projected to the embedding size, plus two residuals: the mean of the clip's
-embeddings and the mean of the whole trajectory's. So every leaf of the similarity tree knows
+The LSTM runs over the whole trajectory (each frame's embedding with three quality cues: its
+box's size and score); clip i's state is the top layer's hidden state after its last frame,
+projected to the embedding size, plus two residuals: the attention-weighted mean of the clip's
+embeddings and of the whole trajectory's (the attention sees the same cues, so it can learn
+to trust large, unoccluded frames). So every leaf of the similarity tree knows
 the whole trajectory (as average pooling does), and what tells leaves apart is their moment of
 the shot (the player shows which moments decided a match). An untrained VFN starts close to
 average pooling; training learns what to add to it.
@@ -20,6 +22,19 @@ from engine.asymnet.ifn import EMBED_DIM
 
 CLIP_LEN = 4
 MAX_CLIPS = 8
+QUALITY_DIM = 3
+
+
+def frame_quality(boxes: np.ndarray, frame_height: float) -> np.ndarray:
+    """Per-frame cues the VFN may use to trust some frames more, (T, 3) float32: the box's
+    height over the frame's, over the trajectory's tallest box, and its score (the detector's
+    confidence; in ground truth, the visible fraction). ``boxes``: (T, 6) rows of frame, x1,
+    y1, x2, y2, score."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 6)
+    h = np.clip(boxes[:, 4] - boxes[:, 2], 1.0, None)
+    out = np.stack([h / max(float(frame_height), 1.0), h / h.max(),
+                    np.clip(boxes[:, 5], 0.0, 1.0)], axis=1)
+    return out.astype(np.float32)
 
 
 def sample_frames(n_frames: int, clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS,
@@ -46,26 +61,38 @@ class VideoFeatureNetwork(nn.Module):
         if clip_len < 1:
             raise ValueError(f"clip_len must be at least 1, got {clip_len}")
         self.clip_len = clip_len
-        self.lstm = nn.LSTM(dim, hidden, num_layers=layers, batch_first=True, dropout=dropout)
+        self.lstm = nn.LSTM(dim + QUALITY_DIM, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout)
         self.out = nn.Linear(hidden, dim)
         nn.init.normal_(self.out.weight, std=0.01)  # starts close to average pooling
         nn.init.zeros_(self.out.bias)
+        # attention over frames: which frames to trust (sharp, large, unoccluded)
+        self.attn = nn.Sequential(nn.Linear(dim + QUALITY_DIM, 64), nn.Tanh(), nn.Linear(64, 1))
+        nn.init.normal_(self.attn[-1].weight, std=0.01)  # starts as the plain mean
+        nn.init.zeros_(self.attn[-1].bias)
 
-    def forward(self, frames: torch.Tensor, clip_mask: torch.Tensor | None = None
-                ) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, clip_mask: torch.Tensor | None = None,
+                quality: torch.Tensor | None = None) -> torch.Tensor:
         """(B, n * clip_len, D) embeddings in time order (padding at the end), clip_mask
-        (B, n) -> (B, n, D) clip states, L2-normalised."""
+        (B, n), quality (B, n * clip_len, QUALITY_DIM) or None (all ones) -> (B, n, D) clip
+        states, L2-normalised."""
         b, t, d = frames.shape
         if t % self.clip_len:
             raise ValueError(f"{t} frames do not make whole clips of {self.clip_len}")
         n = t // self.clip_len
         if clip_mask is None:
             clip_mask = torch.ones(b, n, dtype=torch.bool, device=frames.device)
-        seq, _ = self.lstm(frames)  # causal: padding at the end changes no real state
+        if quality is None:
+            quality = torch.ones(b, t, QUALITY_DIM, dtype=frames.dtype, device=frames.device)
+        x = torch.cat([frames, quality.to(frames.dtype)], dim=-1)
+        seq, _ = self.lstm(x)  # causal: padding at the end changes no real state
         ends = seq[:, self.clip_len - 1::self.clip_len]  # (B, n, H): after each clip
-        clip_mean = frames.reshape(b, n, self.clip_len, d).mean(dim=2)
-        w = clip_mask.to(frames.dtype).unsqueeze(-1)
-        traj_mean = (clip_mean * w).sum(dim=1, keepdim=True) / w.sum(dim=1, keepdim=True
-                                                                     ).clamp_min(1)
+        frame_mask = clip_mask.repeat_interleave(self.clip_len, dim=1)
+        logits = self.attn(x).squeeze(-1).masked_fill(~frame_mask, float("-inf"))
+        clip_w = torch.softmax(logits.reshape(b, n, self.clip_len), dim=-1)
+        clip_w = torch.nan_to_num(clip_w, nan=0.0)  # padded clips
+        clip_mean = (clip_w.unsqueeze(-1) * frames.reshape(b, n, self.clip_len, d)).sum(dim=2)
+        traj_w = torch.softmax(logits, dim=-1).unsqueeze(-1)
+        traj_mean = (traj_w * frames).sum(dim=1, keepdim=True)
         state = self.out(ends) + clip_mean + traj_mean
         return F.normalize(state, dim=-1)

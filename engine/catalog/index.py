@@ -3,10 +3,13 @@
 autofaiss does. A sidecar that does not match the model or the store means rebuild: loading
 raises ``IndexStale`` with the reason, and never answers from stale vectors.
 
-The kind is chosen by size (docs/catalog.md has the measurements behind the threshold):
-exact inner product (``flat``) for small catalogues, HNSW above ``FLAT_MAX`` vectors, where a
-single query to a flat index costs milliseconds (memory-bound) and HNSW answers in well under
-one with recall@10 above 0.95. IDs are the store's image rows (``add_with_ids``).
+The kind is chosen by size (docs/catalog.md has the measurements behind it): exact inner
+product (``flat``) up to ``FLAT_MAX`` vectors; above, an inverted file over 4 sqrt(n) k-means
+cells with 8-bit scalar-quantised vectors (``ivf_sq8``, 32 cells probed), where one query to a
+flat index costs milliseconds (memory-bound) and the IVF answers in under one with recall@10
+against exact search above 0.95, in a quarter of the memory. HNSW (``hnsw``) is available but
+reached lower recall on embedding-like vectors at equal speed and builds slower on two cores.
+IDs are the store's image rows (``add_with_ids``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ FLAT_MAX = 50_000
 INDEX_FILE = "index.faiss"
 SIDECAR_FILE = "index.json"
 SIDECAR_VERSION = 1
-KINDS = ("flat", "hnsw", "ivf")
+KINDS = ("flat", "hnsw", "ivf", "ivf_sq8")
 
 
 class IndexStale(CatalogError):
@@ -49,7 +52,7 @@ class Sidecar:
 
 
 def choose_kind(n: int) -> str:
-    return "flat" if n <= FLAT_MAX else "hnsw"
+    return "flat" if n <= FLAT_MAX else "ivf_sq8"
 
 
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
@@ -69,12 +72,17 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
         hnsw.hnsw.efConstruction = params["ef_construction"]
         hnsw.hnsw.efSearch = params["ef_search"]
         index = faiss.IndexIDMap2(hnsw)
-    elif kind == "ivf":
+    elif kind in ("ivf", "ivf_sq8"):
         params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)))))
         params.setdefault("nprobe", 32)
         quantizer = faiss.IndexFlatIP(dim)
-        ivf = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).permutation(n)[: 64 * params["nlist"]]]
+        if kind == "ivf":
+            ivf = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
+        else:  # vectors stored as 8-bit codes: a quarter of the memory
+            ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, params["nlist"],
+                                                faiss.ScalarQuantizer.QT_8bit,
+                                                faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).permutation(n)[: 40 * params["nlist"]]]
         ivf.train(sample)
         ivf.nprobe = params["nprobe"]
         index = ivf
@@ -87,7 +95,7 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
 def _set_search_params(index: faiss.Index, kind: str, params: dict[str, Any]) -> None:
     if kind == "hnsw":
         faiss.downcast_index(index.index).hnsw.efSearch = int(params.get("ef_search", 96))
-    elif kind == "ivf":
+    elif kind in ("ivf", "ivf_sq8"):
         faiss.extract_index_ivf(index).nprobe = int(params.get("nprobe", 32))
 
 

@@ -103,16 +103,19 @@ class Catalog:
         return self.search_embedding(self.matcher.embed_shop([image_rgb])[0], k)
 
     def match_trajectory(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
-                         weights: np.ndarray | None = None) -> list[ProductMatch]:
+                         weights: np.ndarray | None = None, quality: np.ndarray | None = None
+                         ) -> list[ProductMatch]:
         """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
-        re-ranked by ``method`` (asymnet by default) among FAISS's candidates."""
+        re-ranked by ``method`` (asymnet by default) among FAISS's candidates; ``quality``
+        (T, 3): per-frame cues (engine.asymnet.vfn.frame_quality)."""
         frames = np.asarray(frames, np.float32)
         mean = frames.mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
         pos = self.candidates(mean.reshape(1, -1))
         if len(pos) == 0:
             return []
-        res: RankResult = self.matcher.rank(frames, self.vectors[pos], method, weights=weights)
+        res: RankResult = self.matcher.rank(frames, self.vectors[pos], method, weights=weights,
+                                            quality=quality)
         ranked = self._rank_products(res.scores, pos, k)
         prods = self.products([p for p, _, _ in ranked])
         out = []

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from engine.asymnet.ifn import ImageFeatureNetwork
 from engine.asymnet.model import AsymNet, save_asymnet
 from engine.asymnet.tree import posterior_loss, ranking_loss
-from engine.asymnet.vfn import sample_frames
+from engine.asymnet.vfn import QUALITY_DIM, sample_frames
 from engine.train.matching_data import MatchingSet, extract_features
 
 
@@ -118,16 +118,20 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
     t0 = time.monotonic()
     for step in range(cfg.steps):
         batch = [sampler.tracks[i] for i in rng.integers(len(sampler.tracks), size=cfg.batch)]
-        rows, clips = [], []
+        rows, clips, quals = [], [], []
         for t in batch:
             pick = sample_frames(len(t.pooled), model.clip_len, model.max_clips, rng)
             rows.append(t.pooled[pick])
+            quals.append(t.quality[pick] if t.quality is not None
+                         else np.ones((len(pick), QUALITY_DIM), np.float32))
             clips.append(len(pick) // model.clip_len)
         n_max = max(clips)
         frames = torch.zeros(cfg.batch, n_max * model.clip_len, rows[0].shape[1])
+        quality = torch.ones(cfg.batch, n_max * model.clip_len, QUALITY_DIM)
         mask = torch.zeros(cfg.batch, n_max, dtype=torch.bool)
-        for b, (r, n) in enumerate(zip(rows, clips, strict=True)):
+        for b, (r, q, n) in enumerate(zip(rows, quals, clips, strict=True)):
             frames[b, : len(r)] = r.float()
+            quality[b, : len(q)] = torch.from_numpy(q)
             mask[b, :n] = True
         cand = [sampler.candidates(t) for t in batch]
         shop = torch.stack([torch.stack([sampler.shop_row(i) for i in c]) for c in cand]).float()
@@ -135,7 +139,7 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
         emb = model.head(frames.reshape(-1, frames.shape[-1])).reshape(
             cfg.batch, frames.shape[1], -1)
         shop_emb = model.head(shop.reshape(-1, shop.shape[-1])).reshape(cfg.batch, n_cand, -1)
-        out = model.score(emb, mask, shop_emb)
+        out = model.score(emb, mask, shop_emb, quality)
         labels = torch.zeros(cfg.batch, n_cand)
         labels[:, 0] = 1
         loss_tree = posterior_loss(out, labels) + ranking_loss(

@@ -63,7 +63,7 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
         weights[t.best] = 1.0
         for m in methods:
             t0 = time.perf_counter()
-            res = matcher.rank(frames, gallery, m, weights=weights)
+            res = matcher.rank(frames, gallery, m, weights=weights, quality=t.quality)
             seconds[m] += time.perf_counter() - t0
             ranks[m].append(rank_of(product_scores(res.scores, owner, len(feats.products)),
                                     right))

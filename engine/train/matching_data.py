@@ -28,6 +28,7 @@ from engine.asymnet.ifn import (
     frame_box,
     shop_view,
 )
+from engine.asymnet.vfn import frame_quality
 from engine.cache import cache_dir
 from engine.train.data import DataError, iter_frames, load_split
 
@@ -42,6 +43,7 @@ class TrackFeatures:
     pooled: torch.Tensor  # (T, SPP_DIM) half, time order
     frames: np.ndarray  # (T,) frame indices
     best: int  # row of the single-frame pick
+    quality: np.ndarray | None = None  # (T, 3) per-frame cues (engine.asymnet.vfn)
 
 
 @dataclass
@@ -118,7 +120,8 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
     cache = cache_dir() / "asymnet-features" / f"{key}.pt"
     if use_cache and cache.is_file():
         try:
-            return _from_payload(torch.load(cache, weights_only=False))
+            return _attach_quality(_from_payload(torch.load(cache, weights_only=False)), clips,
+                                   prefix)
         except Exception:  # a stale or truncated cache is rebuilt, never trusted
             cache.unlink(missing_ok=True)
     t0 = time.monotonic()
@@ -183,11 +186,28 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
         tmp = cache.with_suffix(".tmp")
         torch.save(_to_payload(out), tmp)
         tmp.replace(cache)
+    return _attach_quality(out, clips, prefix)
+
+
+def _attach_quality(out: MatchingSet, clips, prefix: str) -> MatchingSet:
+    """Per-frame quality cues of every cached trajectory, from its ground truth boxes."""
+    tracks = {}
+    for clip in clips:
+        height = float(clip.truth.video.get("height", 0) or 0)
+        for t in clip.truth.tracks:
+            tracks[f"{prefix}{clip.clip_id}:{t.track_id}"] = (t, height)
+    for tf in out.tracks:
+        t, height = tracks[tf.key]
+        rows = np.searchsorted(t.frames, tf.frames)
+        if not np.array_equal(t.frames[rows], tf.frames):
+            raise DataError(f"cached frames of {tf.key} are not in its ground truth")
+        tf.quality = frame_quality(t.boxes[rows], height or float(t.boxes[:, 4].max()))
     return out
 
 
 def _to_payload(s: MatchingSet) -> dict:
-    return {"tracks": [t.__dict__ for t in s.tracks], "products": [p.__dict__ for p in s.products]}
+    tracks = [{k: v for k, v in t.__dict__.items() if k != "quality"} for t in s.tracks]
+    return {"tracks": tracks, "products": [p.__dict__ for p in s.products]}
 
 
 def _from_payload(payload: dict) -> MatchingSet:

@@ -23,7 +23,7 @@ def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.nd
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf", "ivf_sq8"])
 def test_every_kind_finds_the_exact_neighbours(kind, tmp_path):
     x = clustered(4000)
     ids = np.arange(4000, dtype=np.int64) * 3 + 7  # store rows, not positions
@@ -63,7 +63,7 @@ def test_sidecar_mismatches_mean_rebuild(tmp_path):
 
 def test_kind_follows_size():
     assert choose_kind(1000) == "flat"
-    assert choose_kind(2_000_000) == "hnsw"
+    assert choose_kind(2_000_000) == "ivf_sq8"
 
 
 @pytest.fixture
