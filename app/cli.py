@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="measure speed on this machine (table and JSON)",
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
-    bn.add_argument("--only", nargs="+", metavar="NAME", help="run only these (engine, asymnet, faiss)")
+    bn.add_argument("--only", nargs="+", metavar="NAME",
+                    help="run only these (engine, asymnet, faiss)")
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")

@@ -71,8 +71,8 @@ def shop_view(image_rgb: np.ndarray) -> np.ndarray:
 class IFNHead(nn.Module):
     """SPP vector -> L2-normalised embedding: layer norm, two fully connected layers."""
 
-    def __init__(self, in_dim: int = SPP_DIM, hidden: int = 512, out_dim: int = EMBED_DIM,
-                 dropout: float = 0.2) -> None:
+    def __init__(self, in_dim: int = SPP_DIM, hidden: int = 256, out_dim: int = EMBED_DIM,
+                 dropout: float = 0.5) -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(),

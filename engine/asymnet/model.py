@@ -35,9 +35,9 @@ METHODS = ("single_frame", "avg_pool", "asymnet")
 class AsymNet(nn.Module):
     """The trainable parts: the IFN's projection head, the VFN and the tree."""
 
-    def __init__(self, spp_dim: int = SPP_DIM, dim: int = EMBED_DIM, head_hidden: int = 512,
+    def __init__(self, spp_dim: int = SPP_DIM, dim: int = EMBED_DIM, head_hidden: int = 256,
                  clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS,
-                 head_dropout: float = 0.2) -> None:
+                 head_dropout: float = 0.5) -> None:
         super().__init__()
         self.config = {"spp_dim": spp_dim, "dim": dim, "head_hidden": head_hidden,
                        "clip_len": clip_len, "max_clips": max_clips,

@@ -32,6 +32,17 @@ def pair_features(h: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return torch.cat([h, m, h * m, (h - m).abs()], dim=-1)
 
 
+def pair_linear(layer: nn.Linear, h: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """``layer(pair_features(h, m))`` without building the pairs for the parts that do not need
+    them: the h and m blocks of the weight apply to h and m alone and broadcast after, so only
+    the product and difference blocks cost one matrix product per pair (half the work when
+    one trajectory meets many candidates)."""
+    d = h.shape[-1]
+    w = layer.weight
+    out = F.linear(h, w[:, :d]) + F.linear(m, w[:, d:2 * d], layer.bias)
+    return out + F.linear(h * m, w[:, 2 * d:3 * d]) + F.linear((h - m).abs(), w[:, 3 * d:])
+
+
 @dataclass
 class TreeOutput:
     score: torch.Tensor  # (B, C) gated sum of leaf probabilities, in (0, 1)
@@ -69,8 +80,8 @@ class SimilarityTree(nn.Module):
         hm = h.unsqueeze(1)  # (B, 1, L, D)
         mm = m.unsqueeze(2)  # (B, C, 1, D)
         cos = (hm * mm).sum(dim=-1)  # (B, C, L): embeddings are unit vectors
-        leaf_logits = (self.cos_scale * cos + self.cos_bias
-                       + self.leaf(pair_features(hm, mm)).squeeze(-1))
+        leaf_logits = (self.cos_scale * cos + self.cos_bias + self.leaf[2](
+            self.leaf[1](pair_linear(self.leaf[0], hm, mm))).squeeze(-1))
 
         path = torch.ones(b, c, size, dtype=h.dtype, device=h.device)
         nodes = hm.expand(b, c, size, d)
@@ -78,7 +89,8 @@ class SimilarityTree(nn.Module):
         span = 1
         while nodes.shape[2] > 1:
             k = nodes.shape[2]
-            logits = self.gate(pair_features(nodes, mm)).squeeze(-1)  # (B, C, k)
+            logits = self.gate[2](self.gate[1](pair_linear(self.gate[0], nodes, mm))
+                                  ).squeeze(-1)  # (B, C, k)
             logits = logits.masked_fill(~node_mask, float("-inf")).reshape(b, c, k // 2, 2)
             weights = torch.softmax(logits, dim=-1)
             weights = torch.nan_to_num(weights, nan=0.0)  # both children masked

@@ -42,7 +42,7 @@ class TrainConfig:
     same_category: int = 5
     random_negatives: int = 8
     lr: float = 1e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 0.05
     temperature: float = 0.05
     seed: int = 0
 

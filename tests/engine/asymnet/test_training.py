@@ -147,7 +147,7 @@ def test_train_and_eval_commands(tiny_benchmark, tmp_path, monkeypatch, capsys):
     assert main(["eval", "--data", str(data), "--split", "test", "--task", "matching",
                  "--weights", str(weights), "--device", "cpu", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert set(report["methods"]) == {"single_frame", "avg_pool", "asymnet"}
+    assert set(report["methods"]) == {"single_frame", "avg_pool", "asymnet", "asymnet_top100"}
     assert out.with_suffix(".png").is_file()
     assert "| single_frame |" in capsys.readouterr().out
     assert main(["eval", "--data", str(data), "--task", "matching",

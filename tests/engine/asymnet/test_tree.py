@@ -127,3 +127,12 @@ def test_vfn_padding_at_the_end_changes_no_real_clip():
     padded = vfn(torch.cat([real, unit(1, 8)], dim=1),
                  torch.tensor([[True, True, False, False]]))
     torch.testing.assert_close(alone, padded[:, :2])
+
+
+def test_pair_linear_is_the_linear_layer_on_the_pair_features():
+    from engine.asymnet.tree import pair_features, pair_linear
+
+    layer = torch.nn.Linear(4 * D, 32)
+    h, m = unit(2, 1, 5), unit(2, 7, 1)
+    torch.testing.assert_close(pair_linear(layer, h, m), layer(pair_features(h, m)),
+                               rtol=1e-4, atol=1e-5)
