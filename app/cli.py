@@ -89,9 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run the detector every K-th frame (the tracker fills the rest)")
     analyze.add_argument("--batch", type=_positive_int, default=4, metavar="B",
                          help="frames per detector call")
+    analyze.add_argument("--catalog", metavar="DIR",
+                         help="match every trajectory against this catalogue (a catalogue or "
+                         "benchmark directory): FAISS proposes, AsymNet re-ranks; the top "
+                         "products go into each track's matches")
+    analyze.add_argument("--top", type=_positive_int, default=10, metavar="K",
+                         help="matches kept per track (default 10)")
     analyze.add_argument("--no-match", action="store_true",
-                         help="trajectories only, no catalogue matching (until the catalogue "
-                         "and AsymNet land, analyze writes trajectories only either way)")
+                         help="trajectories only, even when --catalog is given")
 
     ev = sub.add_parser("eval", help="measure the models on a benchmark split",
                         description="Evaluate on a benchmark directory (docs/benchmark.md).")
@@ -305,24 +310,49 @@ def run_analyze(args: argparse.Namespace) -> int:
     from engine.pipeline import analyze
     from engine.video import VideoError
 
-    detector = _detector(args.detector, args.device)
-    out = Path(args.out) if args.out else Path(args.video).with_suffix(".analysis.json")
-    show = _progress_printer("analyzing")
+    catalog = None
+    if args.catalog and not args.no_match:  # a bad catalogue fails before the long analysis
+        from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+        from engine.backbone import WeightsError
+        from engine.catalog.resolve import resolve_catalog
+        from engine.catalog.retrieval import Catalog
+        from engine.catalog.store import CatalogError
+
+        log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+        try:
+            directory = resolve_catalog(args.catalog, log=log)
+            catalog = Catalog.open(directory, TrajectoryMatcher(DEFAULT_WEIGHTS,
+                                                                device=args.device), log=log)
+        except (CatalogError, WeightsError) as exc:
+            raise UsageError(str(exc)) from None
     try:
-        gen = analyze(args.video, detector, stride=args.stride, batch=args.batch)
-        while True:
-            try:
-                show(next(gen))
-            except StopIteration as stop:
-                ann = stop.value
-                break
-    except VideoError as exc:
-        raise UsageError(str(exc)) from None
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
+        detector = _detector(args.detector, args.device)
+        out = Path(args.out) if args.out else Path(args.video).with_suffix(".analysis.json")
+        show = _progress_printer("analyzing")
+        try:
+            gen = analyze(args.video, detector, stride=args.stride, batch=args.batch)
+            while True:
+                try:
+                    show(next(gen))
+                except StopIteration as stop:
+                    ann = stop.value
+                    break
+        except VideoError as exc:
+            raise UsageError(str(exc)) from None
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        matched = ""
+        if catalog is not None:
+            from engine.matching import match_tracks
+
+            match_tracks(args.video, ann, catalog, k=args.top)
+            matched = f", each matched against {args.catalog}"
+    finally:
+        if catalog is not None:
+            catalog.close()
     ann.save(out)
     print(f"wrote {out}: {len(ann.tracks)} trajectories over {ann.video['frame_count']} frames "
-          f"({len(ann.video['shots'])} shots)")
+          f"({len(ann.video['shots'])} shots){matched}")
     return 0
 
 

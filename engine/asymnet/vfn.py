@@ -96,3 +96,22 @@ class VideoFeatureNetwork(nn.Module):
         traj_mean = (traj_w * frames).sum(dim=1, keepdim=True)
         state = self.out(ends) + clip_mean + traj_mean
         return F.normalize(state, dim=-1)
+
+
+def pick_single_frame(boxes: np.ndarray) -> int:
+    """The row a single-frame matcher uses: the largest box times its score (the detector's
+    confidence; in ground truth, the visible fraction). ``boxes``: (T, 6) track rows."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 6)
+    w = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    h = np.clip(boxes[:, 4] - boxes[:, 2], 0, None)
+    return int(np.argmax(w * h * boxes[:, 5]))
+
+
+def select_rows(n: int, k: int, best: int) -> np.ndarray:
+    """Up to ``k`` of a trajectory's ``n`` rows, spread evenly over it, always with ``best``."""
+    if n <= k:
+        return np.arange(n)
+    rows = np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
+    if best not in rows:
+        rows[np.argmin(np.abs(rows - best))] = best
+    return np.unique(rows)

@@ -28,7 +28,7 @@ from engine.asymnet.ifn import (
     frame_box,
     shop_view,
 )
-from engine.asymnet.vfn import frame_quality
+from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
 from engine.cache import cache_dir
 from engine.train.data import DataError, iter_frames, load_split
 
@@ -78,23 +78,6 @@ def read_products(root: Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
     return out
-
-
-def pick_single_frame(boxes: np.ndarray) -> int:
-    """The row a single-frame matcher would use: the largest box times its visible fraction
-    (its score for detected trajectories)."""
-    w = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    h = np.clip(boxes[:, 4] - boxes[:, 2], 0, None)
-    return int(np.argmax(w * h * boxes[:, 5]))
-
-
-def _select_rows(n: int, k: int, best: int) -> np.ndarray:
-    if n <= k:
-        return np.arange(n)
-    rows = np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
-    if best not in rows:
-        rows[np.argmin(np.abs(rows - best))] = best
-    return np.unique(rows)
 
 
 def _key(root: Path, split: str, frames_per_track: int, with_flips: bool, prefix: str) -> str:
@@ -154,7 +137,7 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
         picks = []
         for ti, t in enumerate(tracks):
             best = pick_single_frame(t.boxes)
-            rows = _select_rows(len(t.boxes), frames_per_track, best)
+            rows = select_rows(len(t.boxes), frames_per_track, best)
             picks.append((rows, int(np.searchsorted(rows, best))))
             for r in rows:
                 wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r), t.boxes[r, 1:5]))

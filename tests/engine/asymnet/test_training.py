@@ -13,6 +13,7 @@ import torch
 from app.cli import main
 from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
 from engine.asymnet.model import TrajectoryMatcher, load_asymnet, save_asymnet
+from engine.asymnet.vfn import pick_single_frame
 from engine.backbone import WeightsError
 from engine.train.asymnet import TrainConfig, train_asymnet
 from engine.train.eval_matching import (
@@ -22,7 +23,7 @@ from engine.train.eval_matching import (
     rank_of,
     write_report,
 )
-from engine.train.matching_data import extract_features, pick_single_frame
+from engine.train.matching_data import extract_features
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,82 @@
+"""Trajectories -> products: the matching stage of the pipeline.
+
+For each track, up to ``frames_per_track`` of its boxes (spread over it, always with the one a
+single-frame matcher would pick) are cropped from the video in one sequential pass, embedded
+by the IFN, and matched against the catalogue by two-stage retrieval (FAISS proposes, AsymNet
+re-ranks: engine/catalog/retrieval.py). The matches go into ``Track.matches``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.annotations import Annotations
+from engine.asymnet.ifn import frame_box
+from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
+from engine.catalog.retrieval import Catalog
+from engine.types import Match
+from engine.video import VideoError
+
+
+def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
+                 frames_per_track: int = 40, method: str = "asymnet",
+                 progress: Callable[[int, int], None] | None = None) -> Annotations:
+    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    height = float(ann.video.get("height") or 0)
+    plans = []
+    wanted: dict[int, list[tuple[int, int]]] = {}
+    for ti, t in enumerate(ann.tracks):
+        if not len(t.boxes):
+            plans.append(None)
+            continue
+        best = pick_single_frame(t.boxes)
+        rows = select_rows(len(t.boxes), frames_per_track, best)
+        plans.append((rows, int(np.searchsorted(rows, best))))
+        for r in rows:
+            wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r)))
+    crops: dict[tuple[int, int], np.ndarray] = {}
+    if wanted:
+        cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise VideoError(f"cannot open {video}")
+        try:
+            last = max(wanted)
+            f = 0
+            while f <= last:
+                if f in wanted:
+                    ok, frame = cap.read()
+                    if not ok:
+                        break
+                    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                    for ti, r in wanted[f]:
+                        crops[(ti, r)] = frame_box(rgb, ann.tracks[ti].boxes[r, 1:5])
+                elif not cap.grab():
+                    break
+                f += 1
+        finally:
+            cap.release()
+    for ti, t in enumerate(ann.tracks):
+        plan = plans[ti]
+        t.matches = []
+        if plan is not None:
+            rows, best = plan
+            have = [int(r) for r in rows if (ti, int(r)) in crops]
+            if have:
+                emb = catalog.matcher.embed_views([crops[(ti, r)] for r in have])
+                boxes = t.boxes[have]
+                weights = np.zeros(len(have))
+                weights[have.index(int(rows[best])) if int(rows[best]) in have else 0] = 1
+                found = catalog.match_trajectory(
+                    emb, k, method, weights=weights,
+                    quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
+                t.matches = [Match(m.product.id, round(float(m.score), 5)) for m in found]
+        if progress:
+            progress(ti + 1, len(ann.tracks))
+    ann.video["catalog_model"] = catalog.matcher.version
+    return ann

@@ -1,0 +1,64 @@
+"""The matching stage: trajectories in a real clip matched against a real catalogue with the
+shipped AsymNet weights, through FAISS and the tree, and ``analyze --catalog`` end to end."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from app.cli import main
+from engine.annotations import load_annotations
+from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+from engine.catalog.importer import import_catalog
+from engine.catalog.retrieval import Catalog
+from engine.matching import match_tracks
+from engine.train.data import load_split
+
+pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
+                                reason="AsymNet weights are not in resources/models")
+
+
+@pytest.fixture(scope="module")
+def tiny_catalog(tiny_benchmark, tmp_path_factory):
+    data, _ = tiny_benchmark
+    directory = tmp_path_factory.mktemp("tiny_catalog")
+    import_catalog(str(data), directory)
+    cat = Catalog.open(directory, TrajectoryMatcher(device="cpu"))
+    yield cat
+    cat.close()
+
+
+def test_ground_truth_trajectories_find_their_products(tiny_benchmark, tiny_catalog):
+    data, _ = tiny_benchmark
+    found = total = 0
+    for clip in load_split(data, "all"):
+        ann = copy.deepcopy(clip.truth)
+        calls = []
+        match_tracks(clip.video, ann, tiny_catalog, k=5,
+                     progress=lambda d, n: calls.append((d, n)))
+        assert calls[-1] == (len(ann.tracks), len(ann.tracks))
+        for t in ann.tracks:
+            assert 1 <= len(t.matches) <= 5
+            assert [m.score for m in t.matches] == sorted((m.score for m in t.matches),
+                                                          reverse=True)
+            found += t.product_id in {m.product_id for m in t.matches}
+            total += 1
+    # 30 products, each worn garment among its two siblings: far above chance (5 / 30)
+    assert found / total >= 0.5, (found, total)
+
+
+def test_analyze_with_a_catalogue_writes_matches(tiny_benchmark, tmp_path, monkeypatch, capsys):
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    clip = load_split(data, "test")[0]
+    out = tmp_path / "a.json"
+    assert main(["analyze", str(clip.video), "--out", str(out), "--catalog", str(data),
+                 "--device", "cpu", "--top", "3"]) == 0
+    assert "matched against" in capsys.readouterr().out
+    ann = load_annotations(out)
+    assert ann.tracks and all(1 <= len(t.matches) <= 3 for t in ann.tracks)
+    assert ann.video["catalog_model"].startswith("asymnet-")
+    assert main(["analyze", str(clip.video), "--out", str(out), "--catalog",
+                 str(tmp_path / "nothing")]) == 2
+    assert "neither" in capsys.readouterr().err
