@@ -102,9 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Evaluate on a benchmark directory (docs/benchmark.md).")
     ev.add_argument("--data", required=True, metavar="DIR")
     ev.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    ev.add_argument("--task", choices=("tracking", "matching"), default="tracking",
+    ev.add_argument("--task", choices=("tracking", "matching", "end2end"), default="tracking",
                     help="tracking: detection and tracking; matching: trajectories (ground "
-                    "truth) against the whole catalogue, per method")
+                    "truth) against the whole catalogue, per method; end2end: detected and "
+                    "tracked trajectories against the catalogue, beside ground truth ones")
     ev.add_argument("--out", metavar="FILE.json",
                     help="also write the report as JSON (matching: and a PNG plot beside it)")
     ev.add_argument("--weights", metavar="FILE.pt",
@@ -374,6 +375,24 @@ def run_eval(args: argparse.Namespace) -> int:
             if args.out:
                 png = write_report(report, args.out)
                 print(f"wrote {args.out} and {png}")
+            return 0
+        if args.task == "end2end":
+            from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+            from engine.catalog.store import CatalogError
+            from engine.train.eval_end2end import evaluate_end2end
+            from engine.train.eval_end2end import markdown_table as end2end_table
+
+            matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
+            try:
+                report = evaluate_end2end(args.data, args.split,
+                                          _detector(args.detector, args.device), matcher,
+                                          stride=args.stride, log=log)
+            except CatalogError as exc:
+                raise UsageError(str(exc)) from None
+            print(end2end_table(report))
+            if args.out:
+                Path(args.out).write_text(json.dumps(report, indent=1))
+                print(f"wrote {args.out}")
             return 0
         from engine.train.eval_tracking import evaluate_tracking
         from engine.train.eval_tracking import markdown_table as tracking_table

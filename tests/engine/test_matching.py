@@ -34,9 +34,9 @@ def test_ground_truth_trajectories_find_their_products(tiny_benchmark, tiny_cata
     found = total = 0
     for clip in load_split(data, "all"):
         ann = copy.deepcopy(clip.truth)
-        calls = []
-        match_tracks(clip.video, ann, tiny_catalog, k=5,
-                     progress=lambda d, n: calls.append((d, n)))
+        calls: list[tuple[int, int]] = []
+        match_tracks(clip.video, ann, tiny_catalog, k=5, progress=lambda d, n, c=calls:
+                     c.append((d, n)))
         assert calls[-1] == (len(ann.tracks), len(ann.tracks))
         for t in ann.tracks:
             assert 1 <= len(t.matches) <= 5
@@ -62,3 +62,32 @@ def test_analyze_with_a_catalogue_writes_matches(tiny_benchmark, tmp_path, monke
     assert main(["analyze", str(clip.video), "--out", str(out), "--catalog",
                  str(tmp_path / "nothing")]) == 2
     assert "neither" in capsys.readouterr().err
+
+
+def test_end2end_eval_reports_detected_beside_ground_truth(tiny_benchmark, tmp_path,
+                                                           monkeypatch, capsys):
+    import json
+
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "e2e.json"
+    assert main(["eval", "--data", str(data), "--split", "test", "--task", "end2end",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["garments"] > 0 and 0 <= report["end2end_top20"] <= 1
+    assert report["gt_top20"] >= 0.5  # 30 products: the right one is in the top 20 of most
+    assert "| detected and tracked |" in capsys.readouterr().out
+
+
+def test_best_cover_picks_the_track_on_the_garment():
+    import numpy as np
+
+    from engine.train.eval_end2end import best_cover
+    from engine.types import Track
+
+    truth = Track(1, np.array([[f, 10, 10, 50, 90, 1.0] for f in range(10)]))
+    on = Track(7, np.array([[f, 12, 11, 51, 88, 0.9] for f in range(2, 10)]))
+    off = Track(8, np.array([[f, 100, 10, 140, 90, 0.9] for f in range(10)]))
+    short = Track(9, np.array([[f, 10, 10, 50, 90, 0.9] for f in range(2)]))
+    assert best_cover(truth, [off, short, on]).track_id == 7
+    assert best_cover(truth, [off]) is None
