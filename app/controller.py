@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.catalog_loader import CatalogLoader
+from app.match_job import MatchJobs
 from app.playback import Backend, create_backend
 from app.settings import Settings
 from engine.annotations import AnnotationIndex, AnnotationsError, load_annotations
@@ -90,6 +91,11 @@ class PlayerController(QObject):
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
         self.catalog_loader.progress.connect(self.show_status)
+        self.match_jobs = MatchJobs(self)
+        self.match_jobs.done.connect(self._on_matches)
+        self.match_jobs.failed.connect(lambda _v, _t, text: self.show_status(text))
+        self._matches: dict[tuple[str, int], list] = {}  # (video, track id) -> [Match]
+        self._selected = -1
         self._wire()
 
     def _wire(self) -> None:
@@ -139,8 +145,26 @@ class PlayerController(QObject):
     def _on_catalog_loaded(self, catalog, summary: str) -> None:
         old, self.catalog = self.catalog, catalog
         if old is not None:
+            self.match_jobs.wait()
             old.close()
+        self._matches.clear()  # matches came from the old catalogue
         self.show_status(summary)
+        if self._selected >= 0:
+            self.select_track(self._selected)
+
+    def _request_matches(self, track) -> None:
+        if self.catalog is None or self.info is None:
+            self.window.panel.set_matches_message(
+                "Opening the catalogue…" if self.catalog_loader.busy() else
+                "No catalogue: File → Open Catalogue…")
+            return
+        self.window.panel.set_matches_message("Finding the products…")
+        self.match_jobs.request(self.info.path, track, self.info.height, self.catalog)
+
+    def _on_matches(self, video: str, track_id: int, matches: list) -> None:
+        self._matches[(video, track_id)] = matches
+        if self.info is not None and video == self.info.path and track_id == self._selected:
+            self.window.panel.set_matches(matches)
 
     # --- opening -----------------------------------------------------------------------------
     def open_video(self, path: str) -> bool:
@@ -207,6 +231,7 @@ class PlayerController(QObject):
             self.show_error(f"Cannot use these annotations: {exc}")
             return False
         self.annotations = ann.index()
+        self._matches.clear()  # track ids now name other tracks
         note = ""
         if self.info is not None:
             w, h = ann.video.get("width"), ann.video.get("height")
@@ -403,8 +428,15 @@ class PlayerController(QObject):
     def select_track(self, track_id: int) -> None:
         self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
+        self._selected = track.track_id if track is not None else -1
         fps = self.info.fps if self.info else 25.0
         self.window.panel.set_track(track, fps)
+        if track is not None and not track.matches:
+            cached = self._matches.get((self.info.path if self.info else "", track.track_id))
+            if cached is not None:
+                self.window.panel.set_matches(cached)
+            else:
+                self._request_matches(track)
         if track is not None and self.playing:
             self.pause()  # a viewer who clicks a garment wants to look at it
 
@@ -416,6 +448,7 @@ class PlayerController(QObject):
         self.settings.geometry = self.window.saveGeometry()
         self.settings.sync()
         self._close_video()
+        self.match_jobs.wait()
         self.catalog_loader.wait()
         if self.catalog is not None:
             self.catalog.close()

@@ -75,7 +75,10 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
                 found = catalog.match_trajectory(
                     emb, k, method, weights=weights,
                     quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
-                t.matches = [Match(m.product.id, round(float(m.score), 5)) for m in found]
+                t.matches = [Match(m.product.id, round(float(m.score), 5), m.product.title,
+                                   m.product.price, m.product.currency, m.product.shop,
+                                   m.product.url, m.product.images[0] if m.product.images
+                                   else "") for m in found]
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

@@ -98,10 +98,17 @@ def _column(value: Any, n: int, dtype: Any, default: Any, name: str) -> np.ndarr
 
 @dataclass(frozen=True)
 class Match:
-    """One shop product proposed for a track, with its score (higher is better)."""
+    """One shop product proposed for a track, with its score (higher is better). The display
+    fields are filled when the match comes from a catalogue (plain text; ``image`` a path)."""
 
     product_id: str
     score: float
+    title: str = ""
+    price: float | None = None
+    currency: str = ""
+    shop: str = ""
+    url: str = ""
+    image: str = ""
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""Side panel: what the viewer clicked. The product card replaces its lower half later."""
+"""Side panel: what the viewer clicked, and the shop products that match it (best first)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from engine.types import Track
+from engine.types import Match, Track
 
 
 class TrackPanel(QFrame):
@@ -25,6 +25,9 @@ class TrackPanel(QFrame):
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.matches = QListWidget()
         self.matches.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.matches.setWordWrap(True)  # shop titles are long: wrap, never scroll sideways
+        self.matches.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.matches.setTextElideMode(Qt.TextElideMode.ElideNone)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.details)
@@ -46,10 +49,27 @@ class TrackPanel(QFrame):
         if track.product_id:
             lines.append(f"Product: {track.product_id}")
         self.details.setText("\n".join(lines))
-        for m in track.matches:
-            self.matches.addItem(f"{m.product_id}    {m.score:.3f}")
-        if not track.matches:
+        if track.matches:
+            self.set_matches(track.matches)
+        else:
             self.matches.addItem("(no matches yet)")
+
+    def set_matches_message(self, text: str) -> None:
+        self.matches.clear()
+        self.matches.addItem(text)
+
+    def set_matches(self, matches: list[Match]) -> None:
+        """Products best first: title, price and score as plain text (titles come from shops:
+        QListWidget items never interpret markup)."""
+        self.matches.clear()
+        if not matches:
+            self.matches.addItem("(no matching products)")
+        for i, m in enumerate(matches, 1):
+            price = f"{m.price:.2f} {m.currency}" if m.price is not None else ""
+            title = m.title or m.product_id
+            item = QListWidgetItem(f"{i}. {title}\n    {price}    score {m.score:.2f}")
+            item.setToolTip(f"{m.product_id}  {m.shop}".strip())
+            self.matches.addItem(item)
 
     @property
     def shown_text(self) -> str:

@@ -31,3 +31,28 @@ def test_demo_catalogue_loads_in_the_background(make_player, qtbot, tmp_path, mo
         controller.open_catalog(str(tmp_path))
     assert "not loaded" in window.statusBar().currentMessage()
     assert controller.catalog is cat
+
+
+def test_clicking_a_garment_lists_its_products(make_player, qtbot, tmp_path, monkeypatch):
+    from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
+    from engine.annotations import load_annotations
+
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    window, controller = make_player()
+    assert controller.open_video(str(DEMO_VIDEO))
+    assert controller.load_annotations(str(DEMO_ANNOTATIONS))
+    truth = load_annotations(DEMO_ANNOTATIONS)
+    track = max(truth.tracks, key=lambda t: len(t.boxes))
+    controller.select_track(track.track_id)  # before the catalogue: the panel says so
+    assert "catalogue" in window.panel.matches.item(0).text().lower()
+    with qtbot.waitSignal(controller.match_jobs.done, timeout=300_000):
+        controller.open_catalog(str(DEMO_CATALOG))  # loads, then matches the selected track
+    items = [window.panel.matches.item(i).text() for i in range(window.panel.matches.count())]
+    assert len(items) == 10 and items[0].startswith("1. ") and "score" in items[0]
+    found = controller._matches[(controller.info.path, track.track_id)]
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+    assert all(m.title and m.price is not None for m in found)
+    # another click on it: from the cache, at once
+    controller.select_track(-1)
+    controller.select_track(track.track_id)
+    assert window.panel.matches.count() == 10

@@ -1,0 +1,67 @@
+"""Matching the garment the viewer clicked, off the main thread: its crops, the IFN, FAISS and
+AsymNet (engine/matching.py), one job at a time; the newest request wins."""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from engine.types import Track
+
+
+class _MatchThread(QThread):
+    done = Signal(str, int, list)  # video, track id, [Match]
+    failed = Signal(str, int, str)
+
+    def __init__(self, video: str, track: Track, height: int, catalog) -> None:
+        super().__init__()
+        self.video, self.track, self.height, self.catalog = video, track, height, catalog
+
+    def run(self) -> None:
+        try:
+            from engine.annotations import Annotations
+            from engine.matching import match_tracks
+
+            ann = Annotations(video={"height": self.height}, tracks=[self.track])
+            match_tracks(self.video, ann, self.catalog)
+            self.done.emit(self.video, self.track.track_id, list(self.track.matches))
+        except Exception as exc:  # reaches the status bar; the player goes on
+            self.failed.emit(self.video, self.track.track_id, f"matching failed: {exc}")
+
+
+class MatchJobs(QObject):
+    done = Signal(str, int, list)
+    failed = Signal(str, int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._running: _MatchThread | None = None
+        self._pending: tuple | None = None
+        self._threads: list[_MatchThread] = []
+
+    def request(self, video: str, track: Track, height: int, catalog) -> None:
+        self._pending = (video, copy.deepcopy(track), height, catalog)
+        if self._running is None:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self._pending is None:
+            return
+        thread = _MatchThread(*self._pending)
+        self._pending = None
+        self._running = thread
+        thread.done.connect(self.done)
+        thread.failed.connect(self.failed)
+        thread.finished.connect(lambda t=thread: self._finished(t))
+        self._threads.append(thread)
+        thread.start()
+
+    def _finished(self, thread: _MatchThread) -> None:
+        self._threads.remove(thread)
+        self._running = None
+        self._start_next()
+
+    def wait(self, ms: int = 30000) -> bool:
+        self._pending = None
+        return all(t.wait(ms) for t in list(self._threads))
