@@ -75,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--force", action="store_true", help="write into a non-empty DIR")
 
     analyze = sub.add_parser(
-        "analyze", help="find and track the garments in a video (annotations JSON out)",
+        "analyze", help="find, track (and with --catalog, match) the garments in a video",
         description="Detect garments, track them into trajectories and write the annotations "
-        "format (docs/annotations.md).",
+        "format (docs/annotations.md); with --catalog, each trajectory's top products too.",
     )
     analyze.add_argument("video", metavar="VIDEO")
     analyze.add_argument("--out", metavar="FILE.json",

@@ -93,8 +93,11 @@ class PlayerController(QObject):
         self.catalog_loader.progress.connect(self.show_status)
         self.match_jobs = MatchJobs(self)
         self.match_jobs.done.connect(self._on_matches)
-        self.match_jobs.failed.connect(lambda _v, _t, text: self.show_status(text))
-        self._matches: dict[tuple[str, int], list] = {}  # (video, track id) -> [Match]
+        self.match_jobs.failed.connect(
+            lambda gen, _t, text: gen == self._match_generation and self.show_status(text))
+        self._matches: dict[int, list] = {}  # track id -> [Match], for this generation
+        # bumped whenever track ids or the catalogue change: older results are dropped
+        self._match_generation = 0
         self._selected = -1
         self._wire()
 
@@ -147,10 +150,16 @@ class PlayerController(QObject):
         if old is not None:
             self.match_jobs.wait()
             old.close()
-        self._matches.clear()  # matches came from the old catalogue
+        self._forget_matches()  # they came from the old catalogue
         self.show_status(summary)
-        if self._selected >= 0:
-            self.select_track(self._selected)
+        track = self.annotations.track(self._selected) if (
+            self.annotations and self._selected >= 0) else None
+        if track is not None and not track.matches:
+            self._request_matches(track)  # the panel was waiting for the catalogue
+
+    def _forget_matches(self) -> None:
+        self._matches.clear()
+        self._match_generation += 1
 
     def _request_matches(self, track) -> None:
         if self.catalog is None or self.info is None:
@@ -159,11 +168,14 @@ class PlayerController(QObject):
                 "No catalogue: File → Open Catalogue…")
             return
         self.window.panel.set_matches_message("Finding the products…")
-        self.match_jobs.request(self.info.path, track, self.info.height, self.catalog)
+        self.match_jobs.request(self._match_generation, self.info.path, track,
+                                self.info.height, self.catalog)
 
-    def _on_matches(self, video: str, track_id: int, matches: list) -> None:
-        self._matches[(video, track_id)] = matches
-        if self.info is not None and video == self.info.path and track_id == self._selected:
+    def _on_matches(self, generation: int, track_id: int, matches: list) -> None:
+        if generation != self._match_generation:
+            return  # asked about another video, annotations or catalogue
+        self._matches[track_id] = matches
+        if track_id == self._selected:
             self.window.panel.set_matches(matches)
 
     # --- opening -----------------------------------------------------------------------------
@@ -204,6 +216,8 @@ class PlayerController(QObject):
         return True
 
     def _close_video(self) -> None:
+        self._forget_matches()  # results for this video's tracks
+        self._selected = -1
         if self.playing:  # stop without decoding an exact frame of a video that is closing
             self.playing = False
             if self.backend is not None:
@@ -231,7 +245,8 @@ class PlayerController(QObject):
             self.show_error(f"Cannot use these annotations: {exc}")
             return False
         self.annotations = ann.index()
-        self._matches.clear()  # track ids now name other tracks
+        self._forget_matches()  # track ids now name other tracks
+        self._selected = -1
         note = ""
         if self.info is not None:
             w, h = ann.video.get("width"), ann.video.get("height")
@@ -432,7 +447,7 @@ class PlayerController(QObject):
         fps = self.info.fps if self.info else 25.0
         self.window.panel.set_track(track, fps)
         if track is not None and not track.matches:
-            cached = self._matches.get((self.info.path if self.info else "", track.track_id))
+            cached = self._matches.get(track.track_id)
             if cached is not None:
                 self.window.panel.set_matches(cached)
             else:

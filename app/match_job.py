@@ -11,11 +11,13 @@ from engine.types import Track
 
 
 class _MatchThread(QThread):
-    done = Signal(str, int, list)  # video, track id, [Match]
-    failed = Signal(str, int, str)
+    done = Signal(int, int, list)  # generation, track id, [Match]
+    failed = Signal(int, int, str)
 
-    def __init__(self, video: str, track: Track, height: int, catalog) -> None:
+    def __init__(self, generation: int, video: str, track: Track, height: int, catalog
+                 ) -> None:
         super().__init__()
+        self.generation = generation
         self.video, self.track, self.height, self.catalog = video, track, height, catalog
 
     def run(self) -> None:
@@ -25,14 +27,17 @@ class _MatchThread(QThread):
 
             ann = Annotations(video={"height": self.height}, tracks=[self.track])
             match_tracks(self.video, ann, self.catalog)
-            self.done.emit(self.video, self.track.track_id, list(self.track.matches))
+            self.done.emit(self.generation, self.track.track_id, list(self.track.matches))
         except Exception as exc:  # reaches the status bar; the player goes on
-            self.failed.emit(self.video, self.track.track_id, f"matching failed: {exc}")
+            self.failed.emit(self.generation, self.track.track_id, f"matching failed: {exc}")
 
 
 class MatchJobs(QObject):
-    done = Signal(str, int, list)
-    failed = Signal(str, int, str)
+    """``request(generation, ...)``: results carry the generation they were asked in, so the
+    caller drops those of a video, annotations or catalogue it has since replaced."""
+
+    done = Signal(int, int, list)
+    failed = Signal(int, int, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -40,8 +45,8 @@ class MatchJobs(QObject):
         self._pending: tuple | None = None
         self._threads: list[_MatchThread] = []
 
-    def request(self, video: str, track: Track, height: int, catalog) -> None:
-        self._pending = (video, copy.deepcopy(track), height, catalog)
+    def request(self, generation: int, video: str, track: Track, height: int, catalog) -> None:
+        self._pending = (generation, video, copy.deepcopy(track), height, catalog)
         if self._running is None:
             self._start_next()
 

@@ -47,7 +47,12 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
             raise VideoError(f"cannot open {video}")
         try:
             last = max(wanted)
-            f = 0
+            f = min(wanted)
+            if f > 0:  # OpenCV's frame seeks are exact on H.264 (docs/player.md)
+                cap.set(cv2.CAP_PROP_POS_FRAMES, f)
+                if int(cap.get(cv2.CAP_PROP_POS_FRAMES)) != f:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    f = 0
             while f <= last:
                 if f in wanted:
                     ok, frame = cap.read()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -68,7 +70,8 @@ class TrackPanel(QFrame):
             price = f"{m.price:.2f} {m.currency}" if m.price is not None else ""
             title = m.title or m.product_id
             item = QListWidgetItem(f"{i}. {title}\n    {price}    score {m.score:.2f}")
-            item.setToolTip(f"{m.product_id}  {m.shop}".strip())
+            # tooltips guess rich text: escape what came from files and say it is markup
+            item.setToolTip(f"<p>{html.escape(f'{m.product_id}  {m.shop}'.strip())}</p>")
             self.matches.addItem(item)
 
     @property

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ def _jsonl(path: Path) -> Iterator[tuple[str, Any, str]]:
             except json.JSONDecodeError as exc:
                 yield f"line {n}", RowError(f"bad JSON ({exc.msg} at column {exc.colno})"), \
                     str(path.parent)
+            except (ValueError, RecursionError) as exc:  # huge numbers, absurd nesting
+                yield f"line {n}", RowError(f"bad JSON ({str(exc)[:80]})"), str(path.parent)
 
 
 def _csv(path: Path) -> Iterator[tuple[str, Any, str]]:
@@ -84,7 +87,15 @@ def _csv(path: Path) -> Iterator[tuple[str, Any, str]]:
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise SourceError(f"{path}: the first line must name the columns (id, title, "
                            "category, price, currency, url, image or images, ...)")
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise SourceError(f"{path}: line {reader.line_num}: {exc}; the rows before it "
+                              "were imported") from None
         label = f"line {reader.line_num}"
         if None in row:
             yield label, RowError("more fields than columns"), str(path.parent)
@@ -176,7 +187,7 @@ def _store_image(catalog: Path, checked: CheckedImage, origin: str) -> StoredIma
     dest = catalog / rel
     if not dest.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(checked.data)
         os.replace(tmp, dest)
     return StoredImage(sha, rel, checked.width, checked.height, origin)
@@ -199,7 +210,9 @@ def _load_images(row: ProductRow, base: str, catalog: Path, fetcher: HttpFetcher
                 origin = str(path)
         except FetchError as exc:
             raise RowError(str(exc)) from None
-        out.append(_store_image(catalog, checked, origin))
+        stored = _store_image(catalog, checked, origin)
+        if all(o.sha256 != stored.sha256 for o in out):  # the same picture twice: once
+            out.append(stored)
     return out
 
 
@@ -217,7 +230,7 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
     catalog = Path(catalog)
     t0 = time.monotonic()
     report = ImportReport(src)
-    rows = open_source(src, fetcher)  # raises SourceError before anything is written
+    rows = open_source(src, fetcher)  # a missing or unknown source fails before any write
     with CatalogStore(catalog) as store:
         import_row = store.begin_import(src)
         first_seen: dict[str, str] = {}
@@ -237,7 +250,12 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
                 try:
                     if isinstance(raw, RowError):
                         raise raw
-                    row = validate_row(raw)
+                    try:
+                        row = validate_row(raw)
+                    except (ValueError, OverflowError, TypeError) as exc:
+                        if isinstance(exc, RowError):
+                            raise
+                        raise RowError(f"unusable value ({str(exc)[:80]})") from None
                     if row.id in first_seen:
                         raise RowError(f"duplicate id {row.id} (first on {first_seen[row.id]})")
                     images = _load_images(row, base, catalog, fetcher)

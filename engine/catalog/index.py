@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,10 +119,11 @@ class VectorIndex:
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
-        tmp = directory / f".{INDEX_FILE}.{os.getpid()}.tmp"
+        tag = f"{os.getpid()}.{threading.get_ident()}"
+        tmp = directory / f".{INDEX_FILE}.{tag}.tmp"
         faiss.write_index(self.index, str(tmp))
         os.replace(tmp, directory / INDEX_FILE)
-        side_tmp = directory / f".{SIDECAR_FILE}.{os.getpid()}.tmp"
+        side_tmp = directory / f".{SIDECAR_FILE}.{tag}.tmp"
         side_tmp.write_text(json.dumps(asdict(self.sidecar), indent=1))
         os.replace(side_tmp, directory / SIDECAR_FILE)
 

@@ -49,7 +49,7 @@ class Catalog:
     def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
              kind: str | None = None, log: Callable[[str], None] = lambda m: None,
              progress: Callable[[int, int], None] | None = None) -> Catalog:
-        store = CatalogStore(directory)
+        store = CatalogStore(directory, create=False)
         try:
             embed_missing(store, matcher, log=log, progress=progress)
             index = load_or_build_index(store, matcher.version, kind=kind, log=log)

@@ -104,11 +104,14 @@ class StoredImage:
 
 
 class CatalogStore:
-    def __init__(self, directory: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, directory: str | Path, *, readonly: bool = False,
+                 create: bool = True) -> None:
+        """``create=False``: the catalogue must exist already (searching never makes an empty
+        one)."""
         self.dir = Path(directory)
         self.path = self.dir / DB_NAME
         self.readonly = readonly
-        if readonly and not self.path.is_file():
+        if (readonly or not create) and not self.path.is_file():
             raise CatalogError(f"{self.dir} has no catalogue ({DB_NAME}); import one with "
                                f"`video2shop catalog import SRC --catalog {self.dir}`")
         if not readonly:
@@ -118,19 +121,26 @@ class CatalogStore:
                 raise CatalogError(f"cannot create the catalogue directory {self.dir}: "
                                    f"{exc.strerror}") from None
         try:
-            if readonly:
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+            if readonly:  # as a URI, escaped: '#' or '?' in a folder name stay in the path
+                self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                           check_same_thread=False)
             else:
                 self.db = sqlite3.connect(self.path, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open {self.path} ({exc})") from None
+        try:
             self.db.execute("PRAGMA foreign_keys = ON")
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self.db.close()
             raise CatalogError(f"{self.path} is not a usable catalogue database ({exc}); "
                                "move it aside and import the catalogue again") from None
+        except CatalogError:
+            self.db.close()
+            raise
 
     # schema ------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -173,6 +183,9 @@ class CatalogStore:
             return self._upsert_batch(rows)
         except sqlite3.OperationalError as exc:
             raise self._write_error(exc) from None
+        except sqlite3.IntegrityError as exc:  # a bug, but never a traceback for a user
+            raise CatalogError(f"the catalogue refused a batch ({exc}); nothing of it was "
+                               "written") from None
 
     def _upsert_batch(self, rows: Iterable[tuple[ProductRow, list[StoredImage], str]]) -> int:
         new = 0

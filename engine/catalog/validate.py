@@ -15,6 +15,7 @@ TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT = 500
 MAX_IMAGES = 12
+MAX_NUMBER = 1e12  # prices and sales beyond this are broken feeds, not shops
 
 
 class RowError(ValueError):
@@ -85,9 +86,15 @@ def _number(value: Any, name: str) -> float:
             value = float(value.strip())
         except ValueError:
             raise RowError(f"{name} must be a number, got {value!r}") from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RowError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
+    try:
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise RowError(f"{name} must be a finite number, got {str(value)[:40]!r}")
+        number = float(value)
+    except OverflowError:
+        raise RowError(f"{name} is out of range") from None
+    if abs(number) > MAX_NUMBER:
+        raise RowError(f"{name} {number:.3g} is out of range (at most {MAX_NUMBER:.0e})")
+    return number
 
 
 def image_ref(value: Any) -> str:

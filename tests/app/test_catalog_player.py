@@ -49,10 +49,27 @@ def test_clicking_a_garment_lists_its_products(make_player, qtbot, tmp_path, mon
         controller.open_catalog(str(DEMO_CATALOG))  # loads, then matches the selected track
     items = [window.panel.matches.item(i).text() for i in range(window.panel.matches.count())]
     assert len(items) == 10 and items[0].startswith("1. ") and "score" in items[0]
-    found = controller._matches[(controller.info.path, track.track_id)]
+    found = controller._matches[track.track_id]
     assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
     assert all(m.title and m.price is not None for m in found)
     # another click on it: from the cache, at once
     controller.select_track(-1)
     controller.select_track(track.track_id)
     assert window.panel.matches.count() == 10
+
+
+def test_results_for_replaced_annotations_are_dropped(make_player, qtbot, tmp_path,
+                                                     monkeypatch):
+    from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
+
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    _, controller = make_player()
+    assert controller.open_video(str(DEMO_VIDEO))
+    assert controller.load_annotations(str(DEMO_ANNOTATIONS))
+    with qtbot.waitSignal(controller.catalog_loader.loaded, timeout=300_000):
+        controller.open_catalog(str(DEMO_CATALOG))
+    controller.select_track(next(iter(controller.annotations.tracks)))
+    assert controller.load_annotations(str(DEMO_ANNOTATIONS))  # ids may name other garments
+    with qtbot.waitSignal(controller.match_jobs.done, timeout=120_000):
+        pass
+    assert controller._matches == {}  # the old job's answer was not kept

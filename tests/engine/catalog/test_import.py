@@ -197,3 +197,32 @@ def test_validation_messages():
                          ({"title": "a\x07b"}, "control"), ({"attributes": [1]}, "attributes")]:
         with pytest.raises(RowError, match=word):
             validate_row(product(1, "a.jpg") | change)
+
+
+def test_the_same_picture_twice_and_absurd_numbers(source_dir, tmp_path):
+    import shutil
+
+    shutil.copy(source_dir / "images" / "q0000.jpg", source_dir / "images" / "copy.jpg")
+    rows = [product(0, "images/q0000.jpg") | {"images": ["images/q0000.jpg", "images/copy.jpg"]},
+            product(1, "images/q0001.jpg", sales=1e19),
+            product(2, "images/q0001.jpg", price=10 ** 400)]
+    src = source_dir / "odd.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"id": ' + "9" * 5000 + "}\n")
+    cat = tmp_path / "cat"
+    for _ in range(3):  # re-importing a product whose two images are the same bytes
+        report = import_catalog(str(src), cat)
+        assert report.imported == 1
+        assert sorted(int(s.line.split()[1]) for s in report.skipped) == [2, 3, 4]
+    with CatalogStore(cat) as store:
+        assert len(store.product("q0000").images) == 1
+        assert store.check() == []
+
+
+def test_a_folder_name_with_uri_characters(source_dir, tmp_path):
+    cat = tmp_path / "shop#2?x"
+    import_catalog(str(source_dir / "products.jsonl"), cat)
+    with CatalogStore(cat, readonly=True) as store:
+        assert store.count()[0] == 12
+    with pytest.raises(CatalogError, match="no catalogue"):
+        CatalogStore(tmp_path / "elsewhere", create=False)
+    assert not (tmp_path / "elsewhere" / "catalog.sqlite").exists()
