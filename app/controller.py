@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage
 
 from app.catalog_loader import CatalogLoader
 from app.match_job import MatchJobs
@@ -123,6 +123,7 @@ class PlayerController(QObject):
         c.volume_requested.connect(self.set_volume)
         c.mute_requested.connect(self.set_muted)
         w.video.box_clicked.connect(self.select_track)
+        w.panel.card.buy_requested.connect(self.open_product_url)
         w.video.background_clicked.connect(lambda: self.select_track(-1))
         c.set_volume(self.volume)
         c.set_muted(self.muted)
@@ -156,6 +157,22 @@ class PlayerController(QObject):
             self.annotations and self._selected >= 0) else None
         if track is not None and not track.matches:
             self._request_matches(track)  # the panel was waiting for the catalogue
+
+    def open_product_url(self, url: str) -> bool:
+        """Opens a product page in the system browser: http and https only, whatever a
+        catalogue or an annotations file says."""
+        from engine.catalog.validate import RowError, web_url
+
+        try:
+            safe = web_url(url, "product link")
+        except RowError as exc:
+            self.show_status(f"Not opened: {exc}")
+            return False
+        if not QDesktopServices.openUrl(QUrl(safe)):
+            self.show_status(f"No browser could open {safe}")
+            return False
+        self.show_status(f"Opened {safe} in the browser")
+        return True
 
     def _forget_matches(self) -> None:
         self._matches.clear()

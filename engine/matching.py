@@ -83,7 +83,8 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
                 t.matches = [Match(m.product.id, round(float(m.score), 5), m.product.title,
                                    m.product.price, m.product.currency, m.product.shop,
                                    m.product.url, m.product.images[0] if m.product.images
-                                   else "") for m in found]
+                                   else "", m.product.sales, m.product.rating)
+                             for m in found]
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

@@ -109,6 +109,8 @@ class Match:
     shop: str = ""
     url: str = ""
     image: str = ""
+    sales: int | None = None
+    rating: float | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.types import Match, Track
+from ui.product_card import ProductCard
 
 
 class TrackPanel(QFrame):
@@ -30,15 +31,21 @@ class TrackPanel(QFrame):
         self.matches.setWordWrap(True)  # shop titles are long: wrap, never scroll sideways
         self.matches.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.matches.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.card = ProductCard()
+        self.matches.currentRowChanged.connect(self._show_row)
+        self._shown: list[Match] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.details)
+        layout.addWidget(self.card)
         layout.addWidget(QLabel("Matches"))
         layout.addWidget(self.matches, 1)
         self.set_track(None)
 
     def set_track(self, track: Track | None, fps: float = 25.0) -> None:
         self.matches.clear()
+        self._shown = []
+        self.card.set_match(None)
         if track is None:
             self.title.setText("No garment selected")
             self.details.setText("Click a box on the video to see the garment here.")
@@ -58,13 +65,17 @@ class TrackPanel(QFrame):
 
     def set_matches_message(self, text: str) -> None:
         self.matches.clear()
+        self._shown = []
+        self.card.set_match(None)
         self.matches.addItem(text)
 
     def set_matches(self, matches: list[Match]) -> None:
         """Products best first: title, price and score as plain text (titles come from shops:
         QListWidget items never interpret markup)."""
         self.matches.clear()
+        self._shown = list(matches)
         if not matches:
+            self.card.set_match(None)
             self.matches.addItem("(no matching products)")
         for i, m in enumerate(matches, 1):
             price = f"{m.price:.2f} {m.currency}" if m.price is not None else ""
@@ -73,6 +84,12 @@ class TrackPanel(QFrame):
             # tooltips guess rich text: escape what came from files and say it is markup
             item.setToolTip(f"<p>{html.escape(f'{m.product_id}  {m.shop}'.strip())}</p>")
             self.matches.addItem(item)
+        if matches:
+            self.matches.setCurrentRow(0)  # the best match on the card
+
+    def _show_row(self, row: int) -> None:
+        if 0 <= row < len(self._shown):
+            self.card.set_match(self._shown[row])
 
     @property
     def shown_text(self) -> str:

@@ -73,3 +73,32 @@ def test_results_for_replaced_annotations_are_dropped(make_player, qtbot, tmp_pa
     with qtbot.waitSignal(controller.match_jobs.done, timeout=120_000):
         pass
     assert controller._matches == {}  # the old job's answer was not kept
+
+
+def test_the_card_shows_the_best_match_and_buy_opens_only_web_links(make_player, qtbot,
+                                                                    monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from engine.types import Match
+
+    opened = []
+    # the system browser is the one part a test cannot drive: record what would open
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString())
+                        or True)
+    window, controller = make_player()
+    panel = window.panel
+    matches = [Match("p1", 0.9, "<b>Silk</b> Jacket", 753.26, "CNY", "A Shop",
+                     "https://shop.example.com/item/p1", "", 1200, 4.5),
+               Match("p2", 0.5, "Second", 12.0, "USD", "B", "javascript:alert(1)")]
+    panel.set_matches(matches)
+    assert panel.card.isVisibleTo(panel) and panel.card.title.text() == "<b>Silk</b> Jacket"
+    assert panel.card.price.text() == "¥753.26"
+    assert "1,200 sold" in panel.card.stats.text() and "4.5" in panel.card.stats.text()
+    panel.card.buy.click()
+    assert opened == ["https://shop.example.com/item/p1"]
+    panel.matches.setCurrentRow(1)  # another match from the list goes on the card
+    assert panel.card.price.text() == "$12.00"
+    panel.card.buy.click()
+    assert opened == ["https://shop.example.com/item/p1"]  # javascript: is refused
+    assert "Not opened" in window.statusBar().currentMessage()
+    assert not controller.open_product_url("file:///etc/passwd")

@@ -1,0 +1,91 @@
+"""The product card, in the style of a Chinese shopping app: the picture, the title, the price
+big and red, the shop, sales and rating, the match score, and a Buy button. Everything from a
+catalogue is shown as plain text; the button only emits the URL (app/ decides whether to open
+it)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from engine.types import Match
+
+CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
+
+
+def format_price(price: float | None, currency: str) -> str:
+    if price is None:
+        return ""
+    sign = CURRENCY_SIGNS.get(currency.upper())
+    return f"{sign}{price:,.2f}" if sign else f"{price:,.2f} {currency}"
+
+
+def _plain(label: QLabel) -> QLabel:
+    label.setTextFormat(Qt.TextFormat.PlainText)  # titles and shops come from feeds
+    label.setWordWrap(True)
+    return label
+
+
+class ProductCard(QFrame):
+    buy_requested = Signal(str)  # the product's URL
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("ProductCard { background: white; border-radius: 6px; }")
+        self.image = QLabel()
+        self.image.setFixedSize(96, 120)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = _plain(QLabel())
+        self.price = _plain(QLabel())
+        self.price.setStyleSheet("color: #ff5000; font-size: 18px; font-weight: bold;")
+        self.shop = _plain(QLabel())
+        self.stats = _plain(QLabel())
+        self.stats.setStyleSheet("color: #777;")
+        self.buy = QPushButton("Buy")
+        self.buy.setStyleSheet("QPushButton { background: #ff5000; color: white; border: none;"
+                               " border-radius: 12px; padding: 4px 18px; font-weight: bold; }")
+        self.buy.clicked.connect(lambda: self._match and self.buy_requested.emit(
+            self._match.url))
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        for w in (self.title, self.price, self.shop, self.stats):
+            text.addWidget(w)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.buy)
+        text.addLayout(row)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(text, 1)
+        self._match: Match | None = None
+        self.set_match(None)
+
+    def set_match(self, match: Match | None) -> None:
+        self._match = match
+        self.setVisible(match is not None)
+        if match is None:
+            return
+        self.title.setText(match.title or match.product_id)
+        self.price.setText(format_price(match.price, match.currency))
+        self.shop.setText(match.shop)
+        stats = [f"match {match.score:.2f}"]
+        if match.sales is not None:
+            stats.append(f"{match.sales:,} sold")
+        if match.rating is not None:
+            stats.append(f"{match.rating:.1f} ★")
+        self.stats.setText("  ·  ".join(stats))
+        pix = QPixmap(match.image) if match.image else QPixmap()
+        if pix.isNull():
+            self.image.setText("no image")
+        else:
+            self.image.setPixmap(pix.scaled(self.image.size(),
+                                            Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+        self.buy.setEnabled(bool(match.url))
+
+    @property
+    def match(self) -> Match | None:
+        return self._match
