@@ -8,8 +8,10 @@ re-ranks: engine/catalog/retrieval.py). The matches go into ``Track.matches``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,27 +19,37 @@ import numpy as np
 from engine.annotations import Annotations
 from engine.asymnet.ifn import frame_box
 from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
-from engine.catalog.retrieval import Catalog
-from engine.types import Match
+from engine.types import Match, Track
 from engine.video import VideoError
 
+if TYPE_CHECKING:
+    from engine.catalog.retrieval import Catalog
 
-def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
-                 frames_per_track: int = 40, method: str = "asymnet",
-                 progress: Callable[[int, int], None] | None = None) -> Annotations:
-    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    height = float(ann.video.get("height") or 0)
-    plans = []
+
+@dataclass
+class TrackCrops:
+    """What the IFN sees of one track: ``views`` of its ``rows`` (rows of ``track.boxes``, in
+    time order), ``best`` the position in them of the single-frame pick."""
+
+    rows: list[int]
+    best: int
+    views: list[np.ndarray]
+
+
+def track_crops(video: str | Path, tracks: Sequence[Track], frames_per_track: int = 40
+                ) -> list[TrackCrops | None]:
+    """Up to ``frames_per_track`` crops per track (spread over it, always with the box a
+    single-frame matcher would pick), in one pass over the video from the first frame any
+    track needs; None for a track with no box or no decodable frame."""
+    plans: list[tuple[np.ndarray, int] | None] = []
     wanted: dict[int, list[tuple[int, int]]] = {}
-    for ti, t in enumerate(ann.tracks):
+    for ti, t in enumerate(tracks):
         if not len(t.boxes):
             plans.append(None)
             continue
         best = pick_single_frame(t.boxes)
         rows = select_rows(len(t.boxes), frames_per_track, best)
-        plans.append((rows, int(np.searchsorted(rows, best))))
+        plans.append((rows, int(rows[np.searchsorted(rows, best)])))
         for r in rows:
             wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r)))
     crops: dict[tuple[int, int], np.ndarray] = {}
@@ -60,31 +72,47 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
                         break
                     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                     for ti, r in wanted[f]:
-                        crops[(ti, r)] = frame_box(rgb, ann.tracks[ti].boxes[r, 1:5])
+                        crops[(ti, r)] = frame_box(rgb, tracks[ti].boxes[r, 1:5])
                 elif not cap.grab():
                     break
                 f += 1
         finally:
             cap.release()
-    for ti, t in enumerate(ann.tracks):
-        plan = plans[ti]
+    out: list[TrackCrops | None] = []
+    for ti, plan in enumerate(plans):
+        have = [] if plan is None else [int(r) for r in plan[0] if (ti, int(r)) in crops]
+        if not have:
+            out.append(None)
+            continue
+        best_row = plan[1]
+        out.append(TrackCrops(have, have.index(best_row) if best_row in have else 0,
+                              [crops[(ti, r)] for r in have]))
+    return out
+
+
+def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
+                 frames_per_track: int = 40, method: str = "asymnet",
+                 progress: Callable[[int, int], None] | None = None) -> Annotations:
+    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    height = float(ann.video.get("height") or 0)
+    for ti, (t, tc) in enumerate(zip(ann.tracks, track_crops(video, ann.tracks,
+                                                             frames_per_track), strict=True)):
         t.matches = []
-        if plan is not None:
-            rows, best = plan
-            have = [int(r) for r in rows if (ti, int(r)) in crops]
-            if have:
-                emb = catalog.matcher.embed_views([crops[(ti, r)] for r in have])
-                boxes = t.boxes[have]
-                weights = np.zeros(len(have))
-                weights[have.index(int(rows[best])) if int(rows[best]) in have else 0] = 1
-                found = catalog.match_trajectory(
-                    emb, k, method, weights=weights,
-                    quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
-                t.matches = [Match(m.product.id, round(float(m.score), 5), m.product.title,
-                                   m.product.price, m.product.currency, m.product.shop,
-                                   m.product.url, m.product.images[0] if m.product.images
-                                   else "", m.product.sales, m.product.rating)
-                             for m in found]
+        if tc is not None:
+            emb = catalog.matcher.embed_views(tc.views)
+            boxes = t.boxes[tc.rows]
+            weights = np.zeros(len(tc.rows))
+            weights[tc.best] = 1
+            found = catalog.match_trajectory(
+                emb, k, method, weights=weights,
+                quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
+            t.matches = [Match(m.product.id, round(float(m.score), 5), m.product.title,
+                               m.product.price, m.product.currency, m.product.shop,
+                               m.product.url, m.product.images[0] if m.product.images
+                               else "", m.product.sales, m.product.rating)
+                         for m in found]
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

@@ -25,12 +25,12 @@ from engine.asymnet.ifn import (
     SPP_LEVELS,
     SPP_STRIDES,
     ImageFeatureNetwork,
-    frame_box,
     shop_view,
 )
-from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
+from engine.asymnet.vfn import frame_quality
 from engine.cache import cache_dir
-from engine.train.data import DataError, iter_frames, load_split
+from engine.matching import track_crops
+from engine.train.data import DataError, load_split
 
 CACHE_FORMAT = 2
 
@@ -132,35 +132,14 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
         start += n
     log(f"  shop images: {start} of {len(products)} products")
     for clip in clips:
-        wanted: dict[int, list[tuple[int, int, np.ndarray]]] = {}
         tracks = [t for t in clip.truth.tracks if t.product_id in known and len(t.boxes)]
-        picks = []
-        for ti, t in enumerate(tracks):
-            best = pick_single_frame(t.boxes)
-            rows = select_rows(len(t.boxes), frames_per_track, best)
-            picks.append((rows, int(np.searchsorted(rows, best))))
-            for r in rows:
-                wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r), t.boxes[r, 1:5]))
-        views: dict[tuple[int, int], np.ndarray] = {}
-        last = max(wanted) if wanted else -1
-        for f, frame in iter_frames(clip.video):
-            if f in wanted:
-                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                for ti, r, box in wanted[f]:
-                    views[(ti, r)] = frame_box(rgb, box)
-            if f >= last:
-                break
-        for ti, t in enumerate(tracks):
-            rows, best = picks[ti]
-            have = [int(r) for r in rows if (ti, int(r)) in views]
-            if not have:
+        for t, tc in zip(tracks, track_crops(clip.video, tracks, frames_per_track),
+                         strict=True):
+            if tc is None:
                 continue
-            best_row = int(rows[best])
-            pooled = ifn.pooled([views[(ti, int(r))] for r in have]).half()
             out.tracks.append(TrackFeatures(
                 f"{prefix}{clip.clip_id}:{t.track_id}", prefix + str(t.product_id), t.category,
-                pooled, t.boxes[have, 0].astype(np.int64),
-                have.index(best_row) if best_row in have else 0))
+                ifn.pooled(tc.views).half(), t.boxes[tc.rows, 0].astype(np.int64), tc.best))
         log(f"  {clip.clip_id}: {len(tracks)} trajectories")
     log(f"features of {root}: {len(out.tracks)} trajectories, {len(out.products)} products in "
         f"{time.monotonic() - t0:.0f} s")
