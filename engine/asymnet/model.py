@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engine.asymnet.ifn import (
@@ -180,7 +179,3 @@ class TrajectoryMatcher:
         return RankResult(torch.cat(scores).cpu().numpy(), torch.cat(weights_out).cpu().numpy(),
                           pick)
 
-
-def normalize(x: np.ndarray) -> np.ndarray:
-    t = F.normalize(torch.from_numpy(np.asarray(x, np.float32)), dim=-1)
-    return t.numpy()

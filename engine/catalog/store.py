@@ -322,16 +322,6 @@ class CatalogStore:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         return np.array(rows, np.int64), np.array(prods, np.int64), np.stack(vecs)
 
-    def image_product_rows(self, image_rows: Iterable[int]) -> dict[int, int]:
-        rows = [int(r) for r in image_rows]
-        out = {}
-        for i in range(0, len(rows), 500):
-            chunk = rows[i:i + 500]
-            q = ",".join("?" * len(chunk))
-            out.update(dict(self.db.execute(
-                f"SELECT row, product FROM images WHERE row IN ({q})", chunk)))
-        return out
-
     def check(self) -> list[str]:
         """Integrity problems (empty when consistent): SQLite's own check, foreign keys,
         products without images, image files that are missing."""

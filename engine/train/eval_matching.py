@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,9 +164,3 @@ def write_report(report: dict[str, Any], out: str | Path) -> Path:
     plot_curve(report, png)
     return png
 
-
-def per_category_counts(feats: MatchingSet) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for t in feats.tracks:
-        out[t.category] += 1
-    return dict(out)
