@@ -143,7 +143,6 @@ def _info(args) -> int:
 def _search(args, log) -> int:
     import cv2
 
-    from engine.catalog.resolve import resolve_catalog
     from engine.catalog.retrieval import Catalog
 
     if args.k < 1:
@@ -151,8 +150,7 @@ def _search(args, log) -> int:
     img = cv2.imread(args.image, cv2.IMREAD_COLOR)
     if img is None:
         raise args.usage_error(f"{args.image} is missing or not an image OpenCV can read")
-    directory = resolve_catalog(args.catalog, log=log)  # a source (the demo) is imported once
-    cat = Catalog.open(directory, _matcher(args.weights, args.device), log=log)
+    cat = Catalog.open(args.catalog, _matcher(args.weights, args.device), log=log)
     try:
         results = cat.search_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), args.k)
     finally:

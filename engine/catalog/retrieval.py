@@ -3,8 +3,9 @@
 Stage 1: FAISS over the IFN embeddings of every shop image proposes the images nearest to the
 trajectory's mean embedding (``n_candidates``, default 100). Stage 2: AsymNet's VFN and
 similarity tree score the trajectory against every image of the proposed products; a product's
-score is its best image's. ``Catalog.open`` embeds images that lack a vector from the current
-model and (re)builds the index when its sidecar does not match.
+score is its best image's. ``Catalog.open`` takes a catalogue directory or a source it imports
+once (engine/catalog/resolve.py), embeds images that lack a vector from the current model and
+(re)builds the index when its sidecar does not match.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from engine.asymnet.model import RankResult, TrajectoryMatcher
 from engine.catalog.index import IndexStale, VectorIndex
+from engine.catalog.resolve import resolve_catalog
 from engine.catalog.store import CatalogError, CatalogStore, Product
 
 EMBED_BATCH = 64
@@ -49,7 +51,8 @@ class Catalog:
     def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
              kind: str | None = None, log: Callable[[str], None] = lambda m: None,
              progress: Callable[[int, int], None] | None = None) -> Catalog:
-        store = CatalogStore(directory, create=False)
+        # a source (a benchmark directory such as the demo, a products.jsonl) is imported once
+        store = CatalogStore(resolve_catalog(directory, log=log), create=False)
         try:
             embed_missing(store, matcher, log=log, progress=progress)
             index = load_or_build_index(store, matcher.version, kind=kind, log=log)

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from engine.catalog.resolve import resolve_catalog
 from engine.catalog.retrieval import Catalog
 from engine.geometry import iou_matrix
 from engine.matching import match_tracks
@@ -49,7 +48,7 @@ def evaluate_end2end(data: str | Path, split: str, detector, matcher, *, k: int 
                      ) -> dict[str, Any]:
     root = Path(data)
     clips = load_split(root, split)
-    catalog = Catalog.open(resolve_catalog(root, log=log), matcher, log=log)
+    catalog = Catalog.open(root, matcher, log=log)
     per_clip = {}
     gt_hits = e2e_hits = covered = total = 0
     t0 = time.monotonic()
