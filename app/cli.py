@@ -207,6 +207,30 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
         "benchmark directory (default: the demo catalogue in resources/demo)",
     )
     p.add_argument(
+        "--qa",
+        action="store_true",
+        help="QA mode: frame numbers, track ids and scores on the boxes, the track list, "
+        "ground truth beside the results (the demo's is loaded), flags and exports",
+    )
+    p.add_argument(
+        "--no-engine",
+        action="store_true",
+        help="do not analyse: show only the boxes of --annotations (which are otherwise "
+        "drawn as ground truth beside the engine's results)",
+    )
+    p.add_argument("--detector", default="garment", metavar="NAME",
+                   help="the engine's detector: garment (default), person-layout, onnx:PATH")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the engine runs its models (auto: CUDA when there is one)")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="with --screenshot: seconds to wait for the engine's boxes (and, after --click, "
+        "the product card) before saving (default 120)",
+    )
+    p.add_argument(
         "--no-vlc",
         action="store_true",
         help="play with OpenCV instead of VLC (no sound; for machines without libVLC)",
@@ -466,7 +490,8 @@ def run_player(args: argparse.Namespace) -> int:
                 "run `make demo` to make it"
             )
         video = str(DEMO_VIDEO)
-        if annotations is None and DEMO_ANNOTATIONS.exists():
+        # the demo's ground truth: the boxes without the engine, beside them in QA mode
+        if annotations is None and DEMO_ANNOTATIONS.exists() and (args.no_engine or args.qa):
             annotations = str(DEMO_ANNOTATIONS)
 
     from PySide6.QtCore import QTimer
@@ -481,9 +506,16 @@ def run_player(args: argparse.Namespace) -> int:
     app.setOrganizationName("Video2Shop")
     settings = Settings()
     window = MainWindow()
+    engine = None
+    if not args.no_engine:
+        from app.engine_thread import EngineThread
+
+        engine = EngineThread(args.detector, args.device)
     controller = PlayerController(
-        window, settings, use_vlc=not args.no_vlc, loop=args.loop or args.kiosk
+        window, settings, use_vlc=not args.no_vlc, loop=args.loop or args.kiosk, engine=engine
     )
+    if args.qa:
+        window.set_qa(True)
     _route_exceptions(controller, headless)
 
     if headless:
@@ -518,10 +550,20 @@ def run_player(args: argparse.Namespace) -> int:
             )
             window.close()
             return 2
+        if engine is not None:
+            controller.open_catalog(args.catalog or str(DEMO_CATALOG))
+            frame = controller.index
+            _wait_for(app, lambda: controller.snapshot is not None and any(
+                a <= frame < b for a, b in controller.snapshot.analysed), args.wait)
         if args.click is not None:
-            window.video.click_video_point(*args.click)
+            shown: list[int] = []
+            controller.card_shown.connect(shown.append)
+            tid = window.video.click_video_point(*args.click)
+            if engine is not None and tid >= 0:
+                _wait_for(app, lambda: tid in shown, args.wait)
         app.processEvents()
         ok = window.grab().save(args.screenshot)
+        controller.shutdown()
         window.close()
         if not ok:
             print(f"video2shop: cannot write screenshot {args.screenshot}", file=sys.stderr)
@@ -530,12 +572,26 @@ def run_player(args: argparse.Namespace) -> int:
 
     if args.kiosk:
         window.set_kiosk(True)
+        controller.start_kiosk()
     else:
         window.show()
     QTimer.singleShot(0, lambda: controller.open_catalog(args.catalog or str(DEMO_CATALOG)))
     if opened and (args.kiosk or args.loop):
         QTimer.singleShot(0, controller.play)
     return app.exec()
+
+
+def _wait_for(app, done, seconds: float) -> bool:
+    """Runs the event loop until ``done()`` or ``seconds`` pass (screenshots of live results)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > end:
+            return False
+        app.processEvents()
+        time.sleep(0.02)
+    return True
 
 
 def _route_exceptions(controller, headless: bool) -> None:

@@ -48,6 +48,8 @@ class PlayerController(QObject):
     frame_shown = Signal(int)  # a frame index is on screen (tests and automation wait on it)
     video_opened = Signal(str)
     error_shown = Signal(str)
+    analysis_updated = Signal()  # the engine sent new results for the open video
+    card_shown = Signal(int)  # the panel shows a track's products (-1: a drawn region's)
     # from the indexer's thread; queued to the main thread, which shows it in the status bar
     _indexer_failed = Signal(str)
 
@@ -58,6 +60,7 @@ class PlayerController(QObject):
         use_vlc: bool = True,
         vlc_args: tuple[str, ...] = (),
         loop: bool = False,
+        engine=None,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -99,7 +102,28 @@ class PlayerController(QObject):
         # bumped whenever track ids or the catalogue change: older results are dropped
         self._match_generation = 0
         self._selected = -1
+        # the live engine (app.engine_thread.EngineThread): when there is one, its results are
+        # the boxes, and loaded annotations are ground truth drawn beside them
+        self.engine = engine
+        self.kiosk_mode = False
+        self.snapshot = None  # the engine's latest engine.live.Snapshot for this video
+        self.reference: AnnotationIndex | None = None
+        self._video_generation = 0
+        self._region_generation = 0
+        self._image: QImage | None = None  # the picture on screen
+        self.loop_range: tuple[int, int] | None = None  # QA: A-B loop while playing
+        self._loop_a: int | None = None
+        self.flags = None  # engine.export.FlagBook for the open video
+        self._thumbs: dict[str, np.ndarray | None] = {}  # product image -> timeline thumbnail
         self._wire()
+        if engine is not None:
+            engine.snapshot_ready.connect(self._on_snapshot)
+            engine.failed.connect(lambda gen, text: gen == self._video_generation
+                                  and self.show_status(text))
+            engine.status.connect(lambda gen, text: gen == self._video_generation
+                                  and self.show_status(text))
+            engine.search_done.connect(self._on_region_matches)
+            engine.start()
 
     def _wire(self) -> None:
         w, c = self.window, self.window.controls
@@ -125,6 +149,17 @@ class PlayerController(QObject):
         w.video.box_clicked.connect(self.select_track)
         w.panel.card.buy_requested.connect(self.open_product_url)
         w.video.background_clicked.connect(lambda: self.select_track(-1))
+        w.video.region_selected.connect(self.search_region)
+        w.goto_frame_requested.connect(self.goto_frame)
+        w.loop_point_requested.connect(self.set_loop_point)
+        w.flag_requested.connect(self.flag)
+        w.export_analysis_requested.connect(self.export_analysis)
+        w.export_flags_requested.connect(self.export_flags)
+        w.track_activated.connect(self.jump_to_track)
+        w.qa_toggled.connect(lambda _on: self._refresh_lists())
+        w.timeline.item_clicked.connect(lambda frame, tid: self.jump_to_track(tid, frame))
+        w.timeline.seek_requested.connect(self.seek_frame)
+        w.panel.evidence.frame_clicked.connect(self._show_evidence_frame)
         c.set_volume(self.volume)
         c.set_muted(self.muted)
         w.set_recent_files(self.settings.recent_files)
@@ -148,7 +183,9 @@ class PlayerController(QObject):
 
     def _on_catalog_loaded(self, catalog, summary: str) -> None:
         old, self.catalog = self.catalog, catalog
-        if old is not None:
+        if self.engine is not None:
+            self.engine.set_catalog(catalog)  # the engine closes the old one when it is free
+        elif old is not None:
             self.match_jobs.wait()
             old.close()
         self._forget_matches()  # they came from the old catalogue
@@ -185,6 +222,9 @@ class PlayerController(QObject):
                 "No catalogue: File → Open Catalogue…")
             return
         self.window.panel.set_matches_message("Finding the products…")
+        if self.engine is not None:
+            self.engine.request_match(track.track_id)
+            return
         self.match_jobs.request(self._match_generation, self.info.path, track,
                                 self.info.height, self.catalog)
 
@@ -194,6 +234,7 @@ class PlayerController(QObject):
         self._matches[track_id] = matches
         if track_id == self._selected:
             self.window.panel.set_matches(matches)
+            self.card_shown.emit(track_id)
 
     # --- opening -----------------------------------------------------------------------------
     def open_video(self, path: str) -> bool:
@@ -216,6 +257,8 @@ class PlayerController(QObject):
             path, self._store, reader.frame_count, on_error=self._indexer_failed.emit
         )
         self._indexer.start()
+        if self.engine is not None:
+            self.engine.open_video(self._video_generation, path, reader.frame_count)
         if not self.show_frame(0):
             return False
         self.window.set_recent_files(self.settings.add_recent(path))
@@ -234,6 +277,16 @@ class PlayerController(QObject):
 
     def _close_video(self) -> None:
         self._forget_matches()  # results for this video's tracks
+        self._video_generation += 1  # the engine's results for the old video are dropped
+        self.snapshot = None
+        self.flags = None
+        self.loop_range, self._loop_a = None, None
+        self.window.controls.set_loop_marks([])
+        self.window.engine_label.setText("")
+        if self.engine is not None:
+            self.engine.close_video()
+            self.annotations = None
+            self.window.controls.set_analysed([])
         self._selected = -1
         if self.playing:  # stop without decoding an exact frame of a video that is closing
             self.playing = False
@@ -261,9 +314,12 @@ class PlayerController(QObject):
         except AnnotationsError as exc:
             self.show_error(f"Cannot use these annotations: {exc}")
             return False
-        self.annotations = ann.index()
-        self._forget_matches()  # track ids now name other tracks
-        self._selected = -1
+        if self.engine is not None:
+            self.reference = ann.index()  # ground truth beside the engine's results
+        else:
+            self.annotations = ann.index()
+            self._forget_matches()  # track ids now name other tracks
+            self._selected = -1
         note = ""
         if self.info is not None:
             w, h = ann.video.get("width"), ann.video.get("height")
@@ -272,9 +328,8 @@ class PlayerController(QObject):
                     f" — made for {w}x{h}, the video is {self.info.width}x{self.info.height}: "
                     "boxes may be misplaced"
                 )
-        self.show_status(
-            f"Annotations: {len(self.annotations)} tracks from {Path(path).name}{note}"
-        )
+        what = "Ground truth" if self.engine is not None else "Annotations"
+        self.show_status(f"{what}: {len(ann.tracks)} tracks from {Path(path).name}{note}")
         if self.index >= 0 and not self.playing:
             self.show_frame(self.index)
         return True
@@ -305,11 +360,241 @@ class PlayerController(QObject):
             self._indexer.follow(index)
         return True
 
+    def reference_at(self, index: int) -> Detections | None:
+        return self.reference.detections_at(index) if self.reference is not None else None
+
     def _display(self, image: QImage, index: int) -> None:
         self.index = index
-        self.window.video.set_frame(image, index, self.detections_at(index))
+        self._image = image
+        self.window.video.set_frame(image, index, self.detections_at(index),
+                                    self.reference_at(index))
         self.window.controls.set_position(index)
+        if self.engine is not None:
+            self.engine.set_playhead(index, not self.playing)
+        self.window.video.set_region_search(self.engine is not None and not self.playing)
+        self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
+
+    # --- the live engine --------------------------------------------------------------------
+    def _on_snapshot(self, generation: int, snap) -> None:
+        if generation != self._video_generation or self.reader is None:
+            return  # about a video that is closed
+        self.snapshot = snap
+        self.annotations = snap.index
+        self.window.controls.set_analysed(snap.analysed)
+        if self.index >= 0:
+            self.window.video.set_overlay(self.detections_at(self.index),
+                                          self.reference_at(self.index))
+        self._refresh_lists()
+        self._show_engine_progress()
+        self.analysis_updated.emit()
+        if self._selected >= 0:
+            track = snap.index.track(self._selected)
+            if track is not None and track.matches:
+                self._show_matches(track)
+
+    def _show_engine_progress(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            self.window.engine_label.setText("")
+            return
+        done = "analysed" if snap.complete else f"analysing {self.analysis_progress():.0%}"
+        self.window.engine_label.setText(
+            f"{done} · {len(snap.tracks)} garments · {snap.matched} matched")
+
+    def _refresh_lists(self) -> None:
+        """The timeline of products (and, in QA mode, the track list) from the latest results."""
+        snap, fps = self.snapshot, self.info.fps if self.info else 25.0
+        tracks = snap.tracks if snap is not None else (
+            list(self.annotations.tracks.values()) if self.annotations else [])
+        if self.window.qa:
+            self.window.set_tracks(tracks, fps)
+        from ui.timeline import TimelineItem
+
+        items = [TimelineItem(t.first_frame, t.track_id,
+                              f"{t.matches[0].title or t.matches[0].product_id} "
+                              f"({t.category or 'garment'} #{t.track_id})",
+                              self._thumbnail(t.matches[0].image))
+                 for t in tracks if t.matches]
+        tl = self.window.timeline
+        if self.reader is not None:
+            tl.set_frame_count(self.reader.frame_count)
+            tl.set_fps(fps)
+        tl.set_items(items)
+        tl.setVisible(bool(items) and not self.window.kiosk)
+
+    def _thumbnail(self, image_path: str) -> np.ndarray | None:
+        if image_path not in self._thumbs:
+            thumb = None
+            bgr = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
+            if bgr is not None and bgr.size:
+                h, w = bgr.shape[:2]
+                size = (max(1, round(w * 80 / h)), 80)
+                thumb = cv2.cvtColor(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA),
+                                     cv2.COLOR_BGR2RGB)
+            self._thumbs[image_path] = thumb
+        return self._thumbs[image_path]
+
+    # --- QA tools ------------------------------------------------------------------------------
+    def goto_frame(self, index: int) -> None:
+        if self.reader is None:
+            return
+        self.pause()
+        self.show_frame(index)
+
+    def jump_to_track(self, track_id: int, frame: int | None = None) -> None:
+        """Seeks to a track (its first frame, or ``frame``) and selects it."""
+        track = self.annotations.track(track_id) if self.annotations else None
+        if track is None or self.reader is None:
+            return
+        self.pause()
+        self.show_frame(track.first_frame if frame is None else frame)
+        self.select_track(track_id)
+
+    def _show_evidence_frame(self, frame: int) -> None:
+        selected = self._selected
+        self.pause()
+        self.show_frame(frame)
+        self.select_track(selected)
+
+    def set_loop_point(self, which: str) -> None:
+        """A-B loop: "a" marks the start at the current frame, "b" the end (and loops),
+        "clear" ends it."""
+        if which == "clear" or self.reader is None:
+            self.loop_range, self._loop_a = None, None
+            self.window.controls.set_loop_marks([])
+            self.show_status("Loop cleared")
+            return
+        if which == "a":
+            self._loop_a = self.index
+            self.loop_range = None
+            self.window.controls.set_loop_marks([self.index])
+            self.show_status(f"Loop start at frame {self.index}; set the end with Ctrl+]")
+            return
+        a = self._loop_a if self._loop_a is not None else 0
+        b = self.index
+        if b <= a:
+            self.show_status(f"The loop's end must come after its start (frame {a})")
+            return
+        self.loop_range = (a, b)
+        self.window.controls.set_loop_marks([a, b])
+        self.show_status(f"Looping frames {a}–{b}")
+
+    def _flag_book(self):
+        from engine.export import FlagBook
+        from engine.video import fingerprint
+
+        if self.flags is None and self.info is not None:
+            self.flags = FlagBook(self.info.path, fingerprint(self.info.path))
+        return self.flags
+
+    def flag(self, kind: str, note: str) -> bool:
+        """QA: marks the selected box (or its best match) as wrong, with a note."""
+        if self.info is None or self._selected < 0:
+            self.show_status("Select a box first, then flag it")
+            return False
+        track = self.annotations.track(self._selected) if self.annotations else None
+        product = track.matches[0].product_id if track is not None and track.matches else None
+        if kind == "match" and product is None:
+            self.show_status("This garment has no match to flag yet")
+            return False
+        book = self._flag_book()
+        book.add(self.index, self._selected, kind, note, product)
+        self.show_status(f"Flagged the {kind} of #{self._selected} at frame {self.index} "
+                         f"({len(book.flags)} flags; QA → Export Flags… to save them)")
+        return True
+
+    def export_flags(self, path: str) -> bool:
+        from engine.export import ExportError
+
+        if self.flags is None or not self.flags.flags:
+            self.show_status("No flags to export")
+            return False
+        try:
+            self.flags.save(path)
+        except ExportError as exc:
+            self.show_status(str(exc))
+            return False
+        self.show_status(f"Wrote {len(self.flags.flags)} flags to {path}")
+        return True
+
+    def current_analysis(self):
+        """The results on screen, in the annotations format."""
+        from engine.annotations import Annotations
+
+        if self.info is None or self.annotations is None:
+            return None
+        tracks = list(self.annotations.tracks.values())
+        video = {"fps": self.info.fps, "frame_count": self.reader.frame_count,
+                 "width": self.info.width, "height": self.info.height}
+        if self.snapshot is not None:
+            video["analysed"] = [list(r) for r in self.snapshot.analysed]
+        return Annotations(video=video, tracks=tracks)
+
+    def export_analysis(self, path: str) -> bool:
+        """Writes the results as annotations JSON, MOTChallenge text or CVAT video XML, by
+        the file's suffix."""
+        from engine.export import ExportError, export_analysis, format_for_path
+
+        ann = self.current_analysis()
+        if ann is None:
+            self.show_status("Nothing to export yet: open a video and let it be analysed")
+            return False
+        try:
+            written = export_analysis(ann, path, format_for_path(path))
+        except (ExportError, ValueError) as exc:
+            self.show_status(f"Not exported: {exc}")
+            return False
+        partial = ""
+        if self.snapshot is not None and not self.snapshot.complete:
+            partial = f" (analysis {self.analysis_progress():.0%} done)"
+        self.show_status(f"Exported {len(ann.tracks)} tracks to {written}{partial}")
+        return True
+
+    def _show_matches(self, track) -> None:
+        panel = self.window.panel
+        if panel.shown_matches() != list(track.matches):
+            panel.set_matches(track.matches)
+        evidence = self.snapshot.evidence.get(track.track_id, []) if self.snapshot else []
+        panel.set_evidence([(e.frame, e.weight, e.crop) for e in evidence])
+        self.card_shown.emit(track.track_id)
+
+    def analysis_progress(self) -> float:
+        if self.snapshot is None or not self.snapshot.frame_count:
+            return 0.0
+        return sum(b - a for a, b in self.snapshot.analysed) / self.snapshot.frame_count
+
+    def search_region(self, x1: float, y1: float, x2: float, y2: float) -> bool:
+        """Searches the catalogue with a box the viewer drew on the paused frame."""
+        if self.reader is None or self.engine is None:
+            return False
+        if self.catalog is None:
+            self.show_status("No catalogue to search: File → Open Catalogue…")
+            return False
+        try:
+            bgr = self.reader.read(self.index)
+        except IndexError as exc:
+            self.show_status(f"Cannot search: {exc}")
+            return False
+        h, w = bgr.shape[:2]
+        a, b = int(max(0, min(x1, x2))), int(max(0, min(y1, y2)))
+        c, d = int(min(w, max(x1, x2))), int(min(h, max(y1, y2)))
+        if c - a < 4 or d - b < 4:
+            return False
+        self._selected = -1
+        self.window.video.set_selected(-1)
+        self._region_generation += 1
+        self.window.panel.set_region(f"Your selection at frame {self.index}",
+                                     f"{c - a}x{d - b} pixels")
+        self.window.panel.set_matches_message("Searching the catalogue…")
+        self.engine.search_region(self._video_generation,
+                                  cv2.cvtColor(bgr[b:d, a:c], cv2.COLOR_BGR2RGB))
+        return True
+
+    def _on_region_matches(self, generation: int, matches: list) -> None:
+        if generation == self._video_generation and self._selected < 0:
+            self.window.panel.set_matches(matches)
+            self.card_shown.emit(-1)
 
     # --- transport ---------------------------------------------------------------------------
     def _ensure_backend(self) -> bool:
@@ -440,6 +725,9 @@ class PlayerController(QObject):
             self._rejected = 0
             self._resume_index = 0
         index = max(0, min(index, self.reader.frame_count - 1))
+        if self.loop_range is not None and index >= self.loop_range[1]:
+            self.seek_frame(self.loop_range[0])  # QA's A-B loop
+            return
         self._anchor(index)
         if self._indexer is not None:
             self._indexer.follow(index)
@@ -457,19 +745,69 @@ class PlayerController(QObject):
             self.show_frame(self.reader.frame_count - 1 if self.reader else 0)
 
     # --- selection ---------------------------------------------------------------------------
-    def select_track(self, track_id: int) -> None:
+    # --- kiosk: a demo booth that runs itself ----------------------------------------------
+    def start_kiosk(self, cycle_ms: int = 6000, idle_ms: int = 60000) -> None:
+        """Shows the products of the garments on screen one after another while the demo
+        loops; a visitor's input stops that, and a minute without input brings it back."""
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        self.kiosk_mode = True
+        self._kiosk_last = -1
+        self._kiosk_cycle = QTimer(self)
+        self._kiosk_cycle.setInterval(cycle_ms)
+        self._kiosk_cycle.timeout.connect(self._kiosk_next_card)
+        self._kiosk_cycle.start()
+        self._kiosk_idle = QTimer(self)
+        self._kiosk_idle.setSingleShot(True)
+        self._kiosk_idle.setInterval(idle_ms)
+        self._kiosk_idle.timeout.connect(self._kiosk_resume)
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if self.kiosk_mode and event.type() in (
+                QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.Wheel):
+            self._kiosk_cycle.stop()  # a visitor is here: the booth stops driving
+            self._kiosk_idle.start()
+        return False
+
+    def _kiosk_resume(self) -> None:
+        self.window.set_kiosk(True)
+        if not self.playing:
+            self.play()
+        self._kiosk_cycle.start()
+        self._kiosk_next_card()
+
+    def _kiosk_next_card(self) -> None:
+        if self.reader is None or self.annotations is None:
+            return
+        dets = self.detections_at(self.index)
+        ids = sorted({int(t) for t in dets.tracker_id
+                      if (tr := self.annotations.track(int(t))) is not None and tr.matches})
+        if not ids:
+            return
+        later = [t for t in ids if t > self._kiosk_last]
+        self._kiosk_last = later[0] if later else ids[0]
+        self.select_track(self._kiosk_last, pause=False)
+
+    def select_track(self, track_id: int, pause: bool = True) -> None:
         self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
         self._selected = track.track_id if track is not None else -1
         fps = self.info.fps if self.info else 25.0
         self.window.panel.set_track(track, fps)
-        if track is not None and not track.matches:
+        if track is not None and track.matches:
+            self._show_matches(track)
+        elif track is not None:
             cached = self._matches.get(track.track_id)
             if cached is not None:
                 self.window.panel.set_matches(cached)
+                self.card_shown.emit(track.track_id)
             else:
                 self._request_matches(track)
-        if track is not None and self.playing:
+        if track is not None and self.playing and pause:
             self.pause()  # a viewer who clicks a garment wants to look at it
 
     def _clear_recent(self) -> None:
@@ -482,9 +820,17 @@ class PlayerController(QObject):
         self._close_video()
         self.match_jobs.wait()
         self.catalog_loader.wait()
-        if self.catalog is not None:
+        if self.kiosk_mode:
+            from PySide6.QtWidgets import QApplication
+
+            QApplication.instance().removeEventFilter(self)
+            self.kiosk_mode = False
+        if self.engine is not None:
+            self.engine.stop()  # closes the catalogue it holds
+            self.engine = None
+        elif self.catalog is not None:
             self.catalog.close()
-            self.catalog = None
+        self.catalog = None
         if self.backend is not None:
             release = getattr(self.backend, "release", None)
             if release:

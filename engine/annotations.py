@@ -167,7 +167,9 @@ class AnnotationIndex:
                 xyxy=np.array([row[1:5] for _, row in items], np.float32),
                 confidence=np.array([row[5] for _, row in items], np.float32),
                 tracker_id=np.array([t.track_id for t, _ in items], np.int64),
-                data={"category": np.array([t.category for t, _ in items], dtype=object)},
+                data={"category": np.array([t.category for t, _ in items], dtype=object),
+                      "match_score": np.array([t.matches[0].score if t.matches else np.nan
+                                               for t, _ in items], np.float64)},
             )
 
     def detections_at(self, frame: int) -> Detections:

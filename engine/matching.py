@@ -23,7 +23,7 @@ from engine.types import Match, Track
 from engine.video import VideoError
 
 if TYPE_CHECKING:
-    from engine.catalog.retrieval import Catalog
+    from engine.catalog.retrieval import Catalog, ProductMatch
 
 
 @dataclass
@@ -90,6 +90,35 @@ def track_crops(video: str | Path, tracks: Sequence[Track], frames_per_track: in
     return out
 
 
+def to_match(found: ProductMatch) -> Match:
+    """A catalogue's answer as the value the player shows (plain text, first image)."""
+    p = found.product
+    return Match(p.id, round(float(found.score), 5), p.title, p.price, p.currency, p.shop, p.url,
+                 p.images[0] if p.images else "", p.sales, p.rating)
+
+
+def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
+              height: float = 0.0, method: str = "asymnet") -> tuple[list[Match], np.ndarray]:
+    """The top ``k`` products for one track from its crops, and the weight the similarity
+    tree gave each crop for the best of them (zeros where it has none: other methods, or
+    frames the VFN did not sample): the card shows them as the frames that decided."""
+    emb = catalog.matcher.embed_views(crops.views)
+    boxes = track.boxes[crops.rows]
+    pick = np.zeros(len(crops.rows))
+    pick[crops.best] = 1
+    found = catalog.match_trajectory(
+        emb, k, method, weights=pick,
+        quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
+    matches = [to_match(m) for m in found]
+    weights = np.zeros(len(crops.rows))
+    if found and found[0].clip_weights is not None and found[0].frame_indices is not None:
+        per_clip = len(found[0].frame_indices) // max(1, len(found[0].clip_weights))
+        for c, w in enumerate(found[0].clip_weights):
+            for row in found[0].frame_indices[c * per_clip:(c + 1) * per_clip]:
+                weights[int(row)] += float(w) / per_clip
+    return matches, weights
+
+
 def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
                  frames_per_track: int = 40, method: str = "asymnet",
                  progress: Callable[[int, int], None] | None = None) -> Annotations:
@@ -101,18 +130,7 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
                                                              frames_per_track), strict=True)):
         t.matches = []
         if tc is not None:
-            emb = catalog.matcher.embed_views(tc.views)
-            boxes = t.boxes[tc.rows]
-            weights = np.zeros(len(tc.rows))
-            weights[tc.best] = 1
-            found = catalog.match_trajectory(
-                emb, k, method, weights=weights,
-                quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
-            t.matches = [Match(m.product.id, round(float(m.score), 5), m.product.title,
-                               m.product.price, m.product.currency, m.product.shop,
-                               m.product.url, m.product.images[0] if m.product.images
-                               else "", m.product.sales, m.product.rating)
-                         for m in found]
+            t.matches, _ = match_one(t, tc, catalog, k=k, height=height, method=method)
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

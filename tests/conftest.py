@@ -14,9 +14,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path, monkeypatch):
+def _isolated_settings(tmp_path, monkeypatch, _session_cache):
     monkeypatch.setenv("VIDEO2SHOP_SETTINGS", str(tmp_path / "settings.ini"))
+    # imported catalogues and analyses go to a cache of this test session, not the user's
+    if "VIDEO2SHOP_CACHE" not in os.environ:
+        monkeypatch.setenv("VIDEO2SHOP_CACHE", str(_session_cache))
 
 
 def _need_ffmpeg() -> None:

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.seek_slider import SeekSlider
+
 RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 
 
@@ -44,7 +46,7 @@ class ControlBar(QWidget):
         self._frame_count = 0
         self._updating = False
 
-        self.seek = QSlider(Qt.Orientation.Horizontal)
+        self.seek = SeekSlider()  # also shows the frames the engine has analysed
         self.seek.setRange(0, 0)
         self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.seek.setToolTip("Seek (Left/Right: 5 s, Shift: 1 s)")
@@ -134,9 +136,16 @@ class ControlBar(QWidget):
         self._fps, self._frame_count = fps, frame_count
         self._updating = True
         self.seek.setRange(0, max(0, frame_count - 1))
+        self.seek.set_frame_count(frame_count)
         self.seek.setPageStep(max(1, round(fps * 5)))
         self._updating = False
         self.set_position(0)
+
+    def set_analysed(self, ranges: list[tuple[int, int]]) -> None:
+        self.seek.set_analysed(ranges)
+
+    def set_loop_marks(self, frames: list[int]) -> None:
+        self.seek.set_marks(frames)
 
     def set_position(self, index: int) -> None:
         self._updating = True

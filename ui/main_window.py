@@ -7,7 +7,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMenu,
     QSplitter,
@@ -15,9 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.types import Track
 from ui.controls import ControlBar
+from ui.timeline import ProductTimeline
 from ui.track_panel import TrackPanel
 from ui.video_view import VideoView
+
+EXPORT_FILTER = ("Annotations JSON (*.json);;MOTChallenge text (*.txt);;"
+                 "CVAT for video XML (*.xml)")
 
 VIDEO_FILTER = (
     "Videos (*.mp4 *.m4v *.mkv *.mov *.avi *.webm *.wmv *.flv *.mpg *.mpeg *.ts *.3gp);;"
@@ -36,6 +46,14 @@ class MainWindow(QMainWindow):
     mute_toggle_requested = Signal()
     clear_recent_requested = Signal()
     closing = Signal()
+    # QA
+    qa_toggled = Signal(bool)
+    goto_frame_requested = Signal(int)
+    loop_point_requested = Signal(str)  # "a", "b" or "clear"
+    flag_requested = Signal(str, str)  # kind ("box" or "match"), note
+    export_analysis_requested = Signal(str)  # a path: .json, .txt (MOT) or .xml (CVAT)
+    export_flags_requested = Signal(str)
+    track_activated = Signal(int)  # a track picked in the QA track list
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,11 +63,14 @@ class MainWindow(QMainWindow):
         self.video = VideoView()
         self.controls = ControlBar()
         self.panel = TrackPanel()
+        self.timeline = ProductTimeline()  # the products of the video at their moments
+        self.timeline.hide()  # until there are products to show
         left = QWidget()
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.video, 1)
+        lay.addWidget(self.timeline)
         lay.addWidget(self.controls)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -58,6 +79,17 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([900, 280])
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
+        self.engine_label = QLabel()  # the engine's progress, beside the messages
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.track_list = QListWidget()
+        self.track_list.itemActivated.connect(self._on_track_item)
+        self.track_list.itemClicked.connect(self._on_track_item)
+        self.track_dock = QDockWidget("Tracks", self)
+        self.track_dock.setObjectName("tracks")
+        self.track_dock.setWidget(self.track_list)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.track_dock)
+        self.track_dock.hide()
+        self._qa = False
         self._kiosk = False
         self._hide_timer = QTimer(self)
         self._hide_timer.setSingleShot(True)
@@ -136,6 +168,25 @@ class MainWindow(QMainWindow):
         self.panel_action.toggled.connect(self.panel.setVisible)
         view.addAction(self.panel_action)
 
+        qa = bar.addMenu("&QA")
+        self.qa_action = QAction("&QA Mode", self, checkable=True)
+        self.qa_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
+        self.qa_action.toggled.connect(self.set_qa)
+        qa.addAction(self.qa_action)
+        self.addAction(self.qa_action)
+        qa.addSeparator()
+        self._action("&Go to Frame…", "Ctrl+G", self.show_goto_dialog, qa)
+        self._action("Loop Start (&A)", "Ctrl+[", lambda: self.loop_point_requested.emit("a"), qa)
+        self._action("Loop End (&B)", "Ctrl+]", lambda: self.loop_point_requested.emit("b"), qa)
+        self._action("&Clear Loop", "Ctrl+\\", lambda: self.loop_point_requested.emit("clear"),
+                     qa)
+        qa.addSeparator()
+        self._action("Flag Wrong &Box…", "Ctrl+B", lambda: self.show_flag_dialog("box"), qa)
+        self._action("Flag Wrong &Match…", "Ctrl+M", lambda: self.show_flag_dialog("match"), qa)
+        qa.addSeparator()
+        self._action("&Export Analysis…", "Ctrl+E", self.show_export_dialog, qa)
+        self._action("Export &Flags…", None, self.show_export_flags_dialog, qa)
+
     def set_recent_files(self, paths: list[str]) -> None:
         self.recent_menu.clear()
         for i, path in enumerate(paths):
@@ -169,6 +220,65 @@ class MainWindow(QMainWindow):
         if path:
             self.catalog_requested.emit(path)
 
+    # --- QA ------------------------------------------------------------------------------
+    def set_qa(self, on: bool) -> None:
+        """Frame numbers, ids and scores on the video, and the track list."""
+        if on != self.qa_action.isChecked():
+            self.qa_action.setChecked(on)  # calls back here
+            return
+        self._qa = on
+        self.video.set_qa(on)
+        self.track_dock.setVisible(on)
+        self.qa_toggled.emit(on)
+
+    @property
+    def qa(self) -> bool:
+        return self._qa
+
+    def set_tracks(self, tracks: list[Track], fps: float) -> None:
+        """The QA track list: id, category, extent, detection and match scores."""
+        current = self.track_list.currentItem()
+        keep = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.track_list.clear()
+        for t in sorted(tracks, key=lambda t: t.first_frame):
+            det = float(t.boxes[:, 5].mean()) if len(t.boxes) else 0.0
+            best = (f"  match {t.matches[0].score:.2f} {t.matches[0].product_id}"
+                    if t.matches else "")
+            item = QListWidgetItem(
+                f"#{t.track_id} {t.category or 'garment'}  {t.first_frame}–{t.last_frame} "
+                f"({len(t.boxes) / max(fps, 1e-6):.1f} s)  det {det:.2f}{best}")
+            item.setData(Qt.ItemDataRole.UserRole, t.track_id)
+            self.track_list.addItem(item)
+            if t.track_id == keep:
+                self.track_list.setCurrentItem(item)
+
+    def _on_track_item(self, item: QListWidgetItem) -> None:
+        self.track_activated.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def show_goto_dialog(self) -> None:
+        top = max(0, self.controls.seek.maximum())
+        value, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (0–{top}):",
+                                        self.controls.seek.value(), 0, top)
+        if ok:
+            self.goto_frame_requested.emit(value)
+
+    def show_flag_dialog(self, kind: str) -> None:
+        what = "box" if kind == "box" else "match"
+        note, ok = QInputDialog.getMultiLineText(
+            self, f"Flag a wrong {what}", f"What is wrong with the selected {what}?")
+        if ok:
+            self.flag_requested.emit(kind, note)
+
+    def show_export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the analysis", "", EXPORT_FILTER)
+        if path:
+            self.export_analysis_requested.emit(path)
+
+    def show_export_flags_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the flags", "", "JSON (*.json)")
+        if path:
+            self.export_flags_requested.emit(path)
+
     # --- fullscreen and kiosk -----------------------------------------------------------------
     def toggle_fullscreen(self) -> None:
         if self.isFullScreen():
@@ -191,8 +301,8 @@ class MainWindow(QMainWindow):
         if on:
             self.menuBar().hide()
             self.statusBar().hide()
-            self.panel.hide()
-            self.showFullScreen()
+            self.timeline.hide()
+            self.showFullScreen()  # the side panel stays: the booth shows product cards
             self._hide_chrome()
 
     @property

@@ -36,6 +36,7 @@ class ProductCard(QFrame):
         self.setStyleSheet("ProductCard { background: white; border-radius: 6px; }")
         self.image = QLabel()
         self.image.setFixedSize(96, 120)
+        self.setMinimumHeight(156)  # picture, a title of three lines, price, shop, stats, Buy
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title = _plain(QLabel())
         self.price = _plain(QLabel())

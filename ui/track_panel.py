@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.types import Match, Track
+from ui.evidence_strip import EvidenceStrip
 from ui.product_card import ProductCard
 
 
@@ -32,12 +33,15 @@ class TrackPanel(QFrame):
         self.matches.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.matches.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.card = ProductCard()
+        # why: the trajectory's frames weighted by the similarity tree's gates
+        self.evidence = EvidenceStrip()
         self.matches.currentRowChanged.connect(self._show_row)
         self._shown: list[Match] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.details)
         layout.addWidget(self.card)
+        layout.addWidget(self.evidence)
         layout.addWidget(QLabel("Matches"))
         layout.addWidget(self.matches, 1)
         self.set_track(None)
@@ -46,6 +50,7 @@ class TrackPanel(QFrame):
         self.matches.clear()
         self._shown = []
         self.card.set_match(None)
+        self.evidence.clear()
         if track is None:
             self.title.setText("No garment selected")
             self.details.setText("Click a box on the video to see the garment here.")
@@ -62,6 +67,21 @@ class TrackPanel(QFrame):
             self.set_matches(track.matches)
         else:
             self.matches.addItem("(no matches yet)")
+
+    def set_region(self, title: str, details: str) -> None:
+        """The panel is about a box the viewer drew, not a tracked garment."""
+        self.set_track(None)
+        self.title.setText(title)
+        self.details.setText(details)
+
+    def set_evidence(self, frames: list) -> None:
+        if frames:
+            self.evidence.set_evidence(frames)
+        else:
+            self.evidence.clear()
+
+    def shown_matches(self) -> list[Match]:
+        return list(self._shown)
 
     def set_matches_message(self, text: str) -> None:
         self.matches.clear()

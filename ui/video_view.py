@@ -10,7 +10,7 @@ from __future__ import annotations
 import colorsys
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -60,6 +60,7 @@ class VideoView(QWidget):
     files_dropped = Signal(list)  # local paths
     mouse_activity = Signal()  # any pointer movement (kiosk mode shows its controls)
     double_clicked = Signal()
+    region_selected = Signal(float, float, float, float)  # a box drawn by dragging (video px)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,13 +77,39 @@ class VideoView(QWidget):
         self._message = ""
         self._message_is_error = False
         self._placeholder = "Open a video with Ctrl+O, or drop a file here"
+        self._reference = Detections.empty()  # ground truth, drawn dashed beside the results
+        self._qa = False
+        self._regions = False  # dragging draws a search box (while paused)
+        self._press: QPointF | None = None
+        self._drag: QRectF | None = None  # in widget pixels
 
     # --- state in -------------------------------------------------------------------------
-    def set_frame(self, image: QImage, index: int, detections: Detections | None = None) -> None:
+    def set_frame(self, image: QImage, index: int, detections: Detections | None = None,
+                  reference: Detections | None = None) -> None:
         self._image = image
         self._frame_index = index
+        self.set_overlay(detections, reference)
+
+    def set_overlay(self, detections: Detections | None,
+                    reference: Detections | None = None) -> None:
+        """New boxes for the frame on screen (the engine found them after it was shown)."""
         self._dets = detections if detections is not None else Detections.empty()
+        self._reference = reference if reference is not None else Detections.empty()
         self._update_hover(self.mapFromGlobal(self.cursor().pos()))
+        self.update()
+
+    def set_qa(self, on: bool) -> None:
+        """QA mode: frame index, track ids and scores on the boxes."""
+        self._qa = on
+        self.update()
+
+    def set_region_search(self, on: bool) -> None:
+        """While on, dragging on the video draws a box to search the catalogue with."""
+        if on == self._regions:
+            return
+        self._regions = on
+        if not on:
+            self._press, self._drag = None, None
         self.update()
 
     def set_selected(self, track_id: int) -> None:
@@ -118,6 +145,10 @@ class VideoView(QWidget):
     @property
     def selected_track(self) -> int:
         return self._selected
+
+    @property
+    def reference(self) -> Detections:
+        return self._reference
 
     @property
     def message(self) -> str:
@@ -165,7 +196,14 @@ class VideoView(QWidget):
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             p.drawImage(self.video_rect(), self._image)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._paint_reference(p)
             self._paint_boxes(p)
+            if self._qa:
+                self._paint_frame_number(p)
+            if self._drag is not None:
+                p.setPen(QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine))
+                p.fillRect(self._drag, QColor(255, 255, 255, 40))
+                p.drawRect(self._drag)
         elif not self._message:
             p.setPen(QColor(160, 160, 170))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
@@ -201,12 +239,46 @@ class VideoView(QWidget):
             p.drawRect(box)
             label = str(categories[i]) if categories is not None and categories[i] else ""
             label = f"{label} #{tid}" if label else f"#{tid}"
+            if self._qa:
+                label += f"  det {float(self._dets.confidence[i]):.2f}"
+                match = self._dets.data.get("match_score")
+                if match is not None and np.isfinite(match[i]):
+                    label += f"  match {float(match[i]):.2f}"
             tw, th = fm.horizontalAdvance(label) + 8, fm.height() + 2
             ty = box.top() - th if box.top() - th >= r.top() else box.top()
             tag = QRectF(box.left(), ty, tw, th)
             p.fillRect(tag, color)
             p.setPen(QColor(0, 0, 0))
             p.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _paint_reference(self, p: QPainter) -> None:
+        if not len(self._reference):
+            return
+        s, r = self._scale(), self.video_rect()
+        pen = QPen(QColor(80, 230, 255), 1.5, Qt.PenStyle.DashLine)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        p.setFont(font)
+        for i in range(len(self._reference)):
+            x1, y1, x2, y2 = (float(v) for v in self._reference.xyxy[i])
+            box = QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s)
+            p.setPen(pen)
+            p.drawRect(box)
+            p.drawText(box.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignLeft
+                       | Qt.AlignmentFlag.AlignBottom, f"GT {int(self._reference.tracker_id[i])}")
+
+    def _paint_frame_number(self, p: QPainter) -> None:
+        font = QFont(self.font())
+        font.setBold(True)
+        p.setFont(font)
+        text = f"frame {self._frame_index}  ·  {len(self._dets)} boxes"
+        if len(self._reference):
+            text += f"  ·  {len(self._reference)} ground truth"
+        rect = QRectF(self.video_rect().topLeft() + QPointF(8, 8),
+                      QFontMetricsF(font).size(0, text) + QSizeF(14, 8))
+        p.fillRect(rect, QColor(0, 0, 0, 170))
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_message(self, p: QPainter) -> None:
         font = QFont(self.font())
@@ -236,9 +308,31 @@ class VideoView(QWidget):
             self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self._update_hover(event.position())
+        if self._press is not None:
+            self._drag = QRectF(self._press, event.position()).normalized().intersected(
+                self.video_rect())
+            self.update()
+        else:
+            self._update_hover(event.position())
         self.mouse_activity.emit()
         super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        press, drag = self._press, self._drag
+        self._press, self._drag = None, None
+        if drag is not None and drag.width() >= 8 and drag.height() >= 8:
+            a = self.widget_to_video(drag.topLeft())
+            b = self.widget_to_video(drag.bottomRight() - QPointF(0.01, 0.01))
+            if a is not None and b is not None:
+                self.region_selected.emit(a[0], a[1], b[0], b[1])
+            self.update()
+            return
+        if press is not None and event.button() == Qt.MouseButton.LeftButton:
+            v = self.widget_to_video(press)
+            if v is not None:
+                self.click_video_point(*v)  # no drag: an ordinary click
+        self.update()
+        super().mouseReleaseEvent(event)
 
     def leaveEvent(self, event) -> None:
         if self._hover != -1:
@@ -253,6 +347,9 @@ class VideoView(QWidget):
             return super().mousePressEvent(event)
         v = self.widget_to_video(event.position())
         if v is None:
+            return
+        if self._regions and self.track_at(*v) < 0:
+            self._press = event.position()  # a drag draws a search box; a click is a click
             return
         self.click_video_point(*v)
 

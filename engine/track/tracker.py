@@ -160,11 +160,18 @@ class GarmentTracker:
 
     # --- endings --------------------------------------------------------------------------
     def _end(self, t: GarmentTrack) -> None:
+        track = self._as_track(t)
+        if track is not None:
+            self._finished.append(track)
+
+    def _as_track(self, t: GarmentTrack) -> Track | None:
+        """The trajectory of ``t`` up to its last detection, or None when it is too short or
+        was never confirmed."""
         if t.state != CONFIRMED:
-            return
+            return None
         frames = sorted(f for f in t.history if f <= t.last_update)
         if len(frames) < self.min_track_frames:
-            return
+            return None
         detected = [f for f in frames if t.history[f][2]]
         rows = []
         # Analysis runs ahead of the playhead, so the boxes of frames the detector skipped
@@ -182,8 +189,16 @@ class GarmentTracker:
                     box = (1 - w) * t.history[a][0] + w * t.history[b][0]
                     score = 0.95 * min(t.history[a][1], t.history[b][1])
             rows.append([f, *np.asarray(box).tolist(), score])
-        self._finished.append(Track(track_id=t.track_id, boxes=np.array(rows),
-                                    category=t.category))
+        return Track(track_id=t.track_id, boxes=np.array(rows), category=t.category)
+
+    def snapshot(self) -> tuple[list[Track], list[Track]]:
+        """(finished, active): the trajectories ended so far (handed over once, as ``finish``
+        does) and those still going, up to their last detection. Analysis that shows results
+        while it runs (the player's engine) calls this between frames; the active ones may
+        still grow, and keep their ids."""
+        done, self._finished = self._finished, []
+        active = [tr for tr in (self._as_track(t) for t in self._tracks) if tr is not None]
+        return done, active
 
     def finish(self) -> list[Track]:
         """Ends every track (cut or end of video) and returns all trajectories so far."""

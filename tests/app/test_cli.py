@@ -64,7 +64,8 @@ def test_screenshots_at_several_frames_show_the_box_on_the_marker(fast_clip, tmp
         for other in (n - 1, n + 1):
             assert np.abs(marker_box(FAST, other, 100, 320, 180) - here).max() >= 10
         png = tmp_path / f"f{n}.png"
-        result = run_cli(mp4, "--annotations", js, "--frame", n, "--screenshot", png)
+        result = run_cli(mp4, "--no-engine", "--annotations", js, "--frame", n,
+                         "--screenshot", png)
         assert result.returncode == 0, result.stderr
         shot = cv2.imread(str(png))
         assert shot.shape[:2] == (760, 1280)
@@ -89,9 +90,11 @@ def test_click_selects_the_garment_before_the_screenshot(marker_clip, tmp_path):
     n = free_frames()[0]
     x1, _y1, x2, y2 = marker_box(DRESS, n, 100, 320, 180)
     plain, clicked = tmp_path / "plain.png", tmp_path / "clicked.png"
-    assert run_cli(mp4, "--annotations", js, "--frame", n, "--screenshot", plain).returncode == 0
+    assert run_cli(mp4, "--no-engine", "--annotations", js, "--frame", n, "--screenshot",
+                   plain).returncode == 0
     r = run_cli(
         mp4,
+        "--no-engine",
         "--annotations",
         js,
         "--frame",

@@ -1,0 +1,219 @@
+"""The engine's QThread: analyses the open video ahead of the playhead and matches what it finds.
+
+The main thread only calls the methods below (each takes a lock for a moment and wakes the
+thread) and receives values by signal (``engine.live.Snapshot``, messages). The thread owns the
+detector, the analysis session and the catalogue it was given, which it closes itself when it
+is replaced, so nothing is closed while it is in use. Every exception becomes a ``failed``
+signal; after a few in a row on one video the engine stops analysing that video and says so.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+MAX_ERRORS_PER_VIDEO = 3
+
+
+class EngineThread(QThread):
+    snapshot_ready = Signal(int, object)  # generation, engine.live.Snapshot
+    failed = Signal(int, str)  # generation, message for the status bar
+    status = Signal(int, str)
+    search_done = Signal(int, list)  # generation, [Match] for a region the viewer drew
+
+    def __init__(self, detector: str = "garment", device: str = "auto", *,
+                 detector_factory: Callable[[], object] | None = None,
+                 cache_path: str | None = None, stride: int = 3, segment: int = 48,
+                 use_cache: bool = True) -> None:
+        super().__init__()
+        self.detector_name, self.device = detector, device
+        self._factory = detector_factory
+        self._cache_path, self._use_cache = cache_path, use_cache
+        self.stride, self.segment = stride, segment
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._open: tuple[int, str, int] | None = None  # generation, path, frame count
+        self._close = False
+        self._catalog = None
+        self._catalog_new = False
+        self._playhead, self._paused = 0, True
+        self._urgent: list[int] = []
+        self._search: tuple[int, np.ndarray] | None = None
+        self.generation = -1
+        self.busy = False
+        self.steps = 0
+
+    # --- called from the main thread -------------------------------------------------------
+    def open_video(self, generation: int, path: str, frame_count: int) -> None:
+        with self._cv:
+            self._open = (generation, path, frame_count)
+            self._urgent.clear()
+            self._search = None
+            self._cv.notify()
+
+    def close_video(self) -> None:
+        with self._cv:
+            self._open, self._close = None, True
+            self._urgent.clear()
+            self._cv.notify()
+
+    def set_catalog(self, catalog) -> None:
+        """The engine takes ownership: it closes the catalogue it had (between two steps)."""
+        with self._cv:
+            if self._catalog_new and self._catalog is not None:
+                self._catalog.close()  # never used: a newer one came first
+            self._catalog, self._catalog_new = catalog, True
+            self._cv.notify()
+
+    def set_playhead(self, frame: int, paused: bool) -> None:
+        with self._cv:
+            changed = (frame, paused) != (self._playhead, self._paused)
+            self._playhead, self._paused = int(frame), bool(paused)
+            if changed:
+                self._cv.notify()
+
+    def request_match(self, track_id: int) -> None:
+        with self._cv:
+            if track_id in self._urgent:
+                self._urgent.remove(track_id)
+            self._urgent.insert(0, track_id)
+            self._cv.notify()
+
+    def search_region(self, generation: int, rgb: np.ndarray) -> None:
+        with self._cv:
+            self._search = (generation, np.ascontiguousarray(rgb).copy())
+            self._cv.notify()
+
+    def stop(self, wait_ms: int = 30000) -> bool:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        return self.wait(wait_ms)
+
+    # --- the thread ------------------------------------------------------------------------
+    def run(self) -> None:
+        detector = None
+        session = None
+        catalog = None
+        cache = None
+        errors = 0
+        idle = False
+        while True:
+            with self._cv:
+                while not self._stopping and idle and self._open is None and not self._close \
+                        and not self._catalog_new and self._search is None and not self._urgent:
+                    self._cv.wait(0.5)
+                if self._stopping:
+                    break
+                opening, self._open = self._open, None
+                closing, self._close = self._close, False
+                if self._catalog_new:
+                    new_catalog, self._catalog_new = self._catalog, False
+                else:
+                    new_catalog = catalog
+                search, self._search = self._search, None
+                urgent, self._urgent = self._urgent, []
+                playhead, paused = self._playhead, self._paused
+            idle = False
+            generation = self.generation
+            try:
+                if new_catalog is not catalog:
+                    if catalog is not None:
+                        catalog.close()
+                    catalog = new_catalog
+                    if session is not None:
+                        session.set_catalog(catalog)
+                        self.snapshot_ready.emit(generation, session.snapshot())
+                if closing or opening is not None:
+                    if session is not None:
+                        session.analysis.end_run()
+                    session = None
+                if opening is not None:
+                    generation, path, frame_count = opening
+                    self.generation = generation
+                    errors = 0
+                    if detector is None:
+                        detector = self._make_detector()
+                    if cache is None and self._use_cache:
+                        from engine.analysis_cache import AnalysisCache
+
+                        cache = AnalysisCache(self._cache_path)
+                        if cache.warning:
+                            self.status.emit(generation, cache.warning)
+                    session = self._session(path, frame_count, detector, catalog, cache)
+                    if session.restored:
+                        self.status.emit(generation, "Boxes from the analysis cache")
+                    self.snapshot_ready.emit(generation, session.snapshot())
+                if search is not None and search[0] == generation:
+                    self._run_search(generation, search[1], catalog)
+                if session is None:
+                    idle = True
+                    continue
+                for tid in reversed(urgent):
+                    session.request_match(tid)
+                self.busy = True
+                what = session.step(playhead, paused)
+                self.busy = False
+                if what is None:
+                    idle = True
+                    continue
+                self.steps += 1
+                errors = 0
+                self.snapshot_ready.emit(generation, session.snapshot())
+            except Exception as exc:  # reported, never fatal to the player
+                self.busy = False
+                traceback.print_exc()
+                errors += 1
+                message = f"Analysis error: {type(exc).__name__}: {exc}"
+                if session is not None and errors >= MAX_ERRORS_PER_VIDEO:
+                    message += " — analysis of this video stopped; the next file is analysed " \
+                               "normally"
+                    session.analysis.end_run()
+                    session = None
+                elif session is None:
+                    message += " — this video is not analysed"
+                self.failed.emit(generation, message)
+                if session is not None:
+                    try:
+                        self.snapshot_ready.emit(generation, session.snapshot())
+                    except Exception:
+                        session = None
+                time.sleep(0.05)
+        if session is not None:
+            session.analysis.end_run()
+        if catalog is not None:
+            catalog.close()
+        with self._cv:
+            if self._catalog_new and self._catalog is not None and self._catalog is not catalog:
+                self._catalog.close()
+        if cache is not None:
+            cache.close()
+
+    def _make_detector(self):
+        if self._factory is not None:
+            return self._factory()
+        from engine.detect import create_detector
+
+        return create_detector(self.detector_name, device=self.device)
+
+    def _session(self, path: str, frame_count: int, detector, catalog, cache):
+        from engine.live import LiveAnalysis, LiveSession
+        from engine.video import probe
+
+        info = probe(path)
+        analysis = LiveAnalysis(path, detector, info, frame_count=frame_count,
+                                stride=self.stride, segment=self.segment)
+        return LiveSession(analysis, catalog=catalog, cache=cache)
+
+    def _run_search(self, generation: int, rgb: np.ndarray, catalog) -> None:
+        if catalog is None:
+            self.failed.emit(generation, "No catalogue to search: File → Open Catalogue…")
+            return
+        from engine.matching import to_match
+
+        self.search_done.emit(generation, [to_match(m) for m in catalog.search_image(rgb, k=10)])
