@@ -203,6 +203,15 @@ def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@bench("player")
+def _player(opts: dict[str, Any]) -> dict[str, Any]:
+    """First boxes, click-to-card, main-thread stalls during playback with analysis, and
+    memory over a soak (app/bench_player.py)."""
+    from app.bench_player import player_bench
+
+    return player_bench(opts)
+
+
 def run(only: list[str] | None, quick: bool, out_path: str | None,
         opts: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> dict:
     opts = dict(opts or {})
@@ -256,4 +265,14 @@ def format_table(report: dict[str, Any]) -> str:
                          f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
                          f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
                          f"(exact one query {r['exact_query_ms_p50']} ms) |")
+    p = report.get("player")
+    if p:
+        lines.append(f"| first boxes on screen after start ({p['backend']}, cold engine) | "
+                     f"{p['first_boxes_s']} s |")
+        c = p["click_to_card_ms"]
+        lines.append(f"| click_to_card_ms p50 / p95 ({c['n']} clicks) | {c['p50']} / {c['p95']} |")
+        lines.append(f"| ui_max_stall_ms, {p['playback_s']:g} s of playback with analysis | "
+                     f"{p['ui_max_stall_ms']} (p95 gap {p['ui_stall_ms']['p95']}) |")
+        lines.append(f"| peak_rss_mb / rss_drift_mb over a {p['soak_s']:g} s soak "
+                     f"({p['soak_loops']} analyses) | {p['peak_rss_mb']} / {p['rss_drift_mb']} |")
     return "\n".join(lines)

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
     bn.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run only these (engine, asymnet, faiss)")
+                    help="run only these (engine, asymnet, faiss, player)")
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")
@@ -575,7 +575,22 @@ def run_player(args: argparse.Namespace) -> int:
         controller.start_kiosk()
     else:
         window.show()
-    QTimer.singleShot(0, lambda: controller.open_catalog(args.catalog or str(DEMO_CATALOG)))
+    # the catalogue (AsymNet, the shop images' embeddings, FAISS) loads once the first boxes
+    # are out, or after a few seconds: on two cores it would otherwise slow the engine's start
+    catalog_opened = []
+
+    def open_catalog_once() -> None:
+        if not catalog_opened:
+            catalog_opened.append(True)
+            controller.open_catalog(args.catalog or str(DEMO_CATALOG))
+
+    if engine is not None:
+        controller.analysis_updated.connect(
+            lambda: controller.snapshot is not None and controller.snapshot.tracks
+            and open_catalog_once())
+        QTimer.singleShot(3000, open_catalog_once)
+    else:
+        QTimer.singleShot(0, open_catalog_once)
     if opened and (args.kiosk or args.loop):
         QTimer.singleShot(0, controller.play)
     return app.exec()

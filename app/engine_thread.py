@@ -33,7 +33,7 @@ class EngineThread(QThread):
         super().__init__()
         self.detector_name, self.device = detector, device
         self._factory = detector_factory
-        self._cache_path, self._use_cache = cache_path, use_cache
+        self._cache_path, self.use_cache = cache_path, use_cache
         self.stride, self.segment = stride, segment
         self._cv = threading.Condition()
         self._stopping = False
@@ -139,13 +139,15 @@ class EngineThread(QThread):
                     errors = 0
                     if detector is None:
                         detector = self._make_detector()
-                    if cache is None and self._use_cache:
+                    if cache is None and self.use_cache:
                         from engine.analysis_cache import AnalysisCache
 
                         cache = AnalysisCache(self._cache_path)
                         if cache.warning:
                             self.status.emit(generation, cache.warning)
-                    session = self._session(path, frame_count, detector, catalog, cache)
+                    session = self._session(path, frame_count, detector, catalog,
+                                            cache if self.use_cache else None)
+                    self._first_boxes(generation, session)
                     if session.restored:
                         self.status.emit(generation, "Boxes from the analysis cache")
                     self.snapshot_ready.emit(generation, session.snapshot())
@@ -193,6 +195,22 @@ class EngineThread(QThread):
                 self._catalog.close()
         if cache is not None:
             cache.close()
+
+    def _first_boxes(self, generation: int, session) -> None:
+        """Until the first boxes are out, every batch of frames publishes what it found: the
+        viewer sees boxes a few frames into the video, not a whole segment later."""
+        if session.analysis.done.any():
+            return  # from the cache: there is something to show already
+
+        def on_batch() -> None:
+            snapshot = session.snapshot()
+            self.snapshot_ready.emit(generation, snapshot)
+            if any(len(t.boxes) for t in snapshot.tracks):
+                session.analysis.publish_batches = False
+                session.on_batch = None
+
+        session.analysis.publish_batches = True
+        session.on_batch = on_batch
 
     def _make_detector(self):
         if self._factory is not None:

@@ -115,6 +115,7 @@ class LiveAnalysis:
         self._run: _Run | None = None
         self.times = StageTimes()
         self.version = 0  # bumped on every change of the results
+        self.publish_batches = False  # publish results between batches, not only segments
 
     # --- segments ----------------------------------------------------------------------------
     @property
@@ -158,9 +159,12 @@ class LiveAnalysis:
         return int(np.flatnonzero(todo)[0])
 
     # --- analysis ----------------------------------------------------------------------------
-    def analyse_segment(self, k: int) -> None:
+    def analyse_segment(self, k: int, on_batch: Callable[[], None] | None = None) -> None:
         """Detect and track segment ``k``; continues the current run when it ends where ``k``
-        starts. An exception leaves the segment to do (``fail_segment`` gives it up)."""
+        starts. An exception leaves the segment to do (``fail_segment`` gives it up).
+        While ``publish_batches`` is set, the tracks found so far are published after each
+        batch of frames (``tracks()`` shows them) and ``on_batch`` is called: the player's
+        first boxes need not wait for a whole segment."""
         a, b = self.segment_range(k)
         if self._run is None or self._run.next != a:
             self.end_run()
@@ -206,8 +210,15 @@ class LiveAnalysis:
                 f += len(frames)
                 times.frames += len(frames)
                 run.next = f
+                if self.publish_batches and f < b:
+                    finished, active = run.tracker.snapshot()
+                    self._add(run.id, finished, closed=True)
+                    self._add(run.id, active, closed=False)
+                    self.version += 1
+                    if on_batch is not None:
+                        on_batch()
         except Exception:
-            self.end_run()  # a run that failed midway is not continued
+            self.end_run(keep_before=a)  # not continued; nothing of the failed segment kept
             raise
         finished, active = run.tracker.snapshot()
         self._add(run.id, finished, closed=True)
@@ -224,7 +235,9 @@ class LiveAnalysis:
         self.failed[k] = True
         self.version += 1
 
-    def end_run(self) -> None:
+    def end_run(self, keep_before: int | None = None) -> None:
+        """Ends the current run; with ``keep_before``, its trajectories lose their boxes from
+        that frame on (a segment that failed midway leaves nothing half done)."""
         run, self._run = self._run, None
         if run is None:
             return
@@ -232,6 +245,14 @@ class LiveAnalysis:
             self._add(run.id, run.tracker.finish(), closed=True)
         finally:
             run.close()
+        if keep_before is not None:
+            for key in [k for k, p in self.pieces.items() if p.run == run.id]:
+                t = self.pieces[key].track
+                kept = t.boxes[t.boxes[:, 0] < keep_before]
+                if len(kept):
+                    self.pieces[key].track = Track(t.track_id, kept, t.category)
+                else:
+                    del self.pieces[key]
         self.version += 1
 
     def _truncate(self, frame: int) -> None:
@@ -388,6 +409,9 @@ class LiveSession:
         self.errors: list[str] = []
         self._tracks: list[tuple[Track, bool]] = []
         self._tracks_version = -1
+        # called between batches of a segment while analysis.publish_batches is set (the
+        # engine thread sets it until the first boxes are on screen)
+        self.on_batch: Callable[[], None] | None = None
         self.cache = cache if cache is not None and cache.usable else None
         self.key = ""
         self.restored = False
@@ -420,6 +444,7 @@ class LiveSession:
         if track_id in self.urgent:
             self.urgent.remove(track_id)
         self.urgent.insert(0, track_id)
+        del self.urgent[8:]  # the viewer's latest clicks; older ones are matched in turn
 
     def tracks(self) -> list[tuple[Track, bool]]:
         if self._tracks_version != self.analysis.version:
@@ -435,12 +460,16 @@ class LiveSession:
     def step(self, playhead: int, paused: bool) -> str | None:
         a = self.analysis
         if self.catalog is not None and self.urgent:
-            tid = self.urgent.pop(0)
-            track = next((t for t, _ in self.tracks() if t.track_id == tid), None)
-            if track is not None and (tid not in self.results
-                                      or self.results[tid].key != track_key(track)):
-                self.match(track)
-                return f"matched track {tid}"
+            # a request for a trajectory not found yet (its segment is still to come) waits
+            tracks = {t.track_id: t for t, _ in self.tracks()}
+            for tid in list(self.urgent):
+                track = tracks.get(tid)
+                if track is None:
+                    continue
+                self.urgent.remove(tid)
+                if tid not in self.results or self.results[tid].key != track_key(track):
+                    self.match(track)
+                    return f"matched track {tid}"
         lead = 0 if paused else int(0.5 * a.info.fps)
         k = a.next_segment(playhead, lead)
         near = k is not None and a.segment_range(k)[0] <= playhead + self.lookahead
@@ -461,7 +490,7 @@ class LiveSession:
 
     def _analyse(self, k: int) -> str:
         try:
-            self.analysis.analyse_segment(k)
+            self.analysis.analyse_segment(k, self.on_batch)
         except Exception as exc:
             self.analysis.fail_segment(k)
             a, b = self.analysis.segment_range(k)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -25,7 +28,40 @@ class Detector(Protocol):
         ...
 
 
+GARMENT_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "models" / \
+    "garment_detector.pt"
+
+
+def _no_cuda_here() -> bool:
+    """True when this machine surely has no NVIDIA GPU (no driver): asked without torch."""
+    return not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None
+
+
+def cached_garment_onnx(weights: Path = GARMENT_WEIGHTS) -> Detector | None:
+    """The garment detector from its cached ONNX export (made by the first torch load, keyed
+    by the weights' hash), without importing torch: on the CPU, the same network and the same
+    post-processing, a second or so sooner. None when there is no such export yet."""
+    from engine.cache import cache_dir
+
+    try:
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+        found = sorted((cache_dir() / "models").glob(f"garment-*-{digest}.onnx"))
+        if len(found) != 1:
+            return None
+        from engine.detect.onnx import OnnxDetector
+
+        det = OnnxDetector(found[0])
+    except (OSError, DetectorError):
+        return None
+    det.name, det.backend, det.weights_id = "garment", "onnxruntime", digest
+    return det
+
+
 def _garment(device: str, **kw) -> Detector:
+    if not kw and (device == "cpu" or (device == "auto" and _no_cuda_here())):
+        fast = cached_garment_onnx()
+        if fast is not None:
+            return fast
     from engine.detect.garment import GarmentDetector
 
     return GarmentDetector.load(device=device, **kw)

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,11 +23,12 @@ from torch import nn
 
 from engine.backbone import EfficientNetLite0, load_imagenet, pick_device, to_tensor
 from engine.cache import cache_dir
-from engine.detect.base import DetectorError
+from engine.detect.base import GARMENT_WEIGHTS, DetectorError
+from engine.detect.decode import Letterbox, postprocess, to_detections  # noqa: F401 (API)
 from engine.types import Detections
 
 MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
-DEFAULT_WEIGHTS = MODELS_DIR / "garment_detector.pt"
+DEFAULT_WEIGHTS = GARMENT_WEIGHTS
 STRIDE = 8
 SPLIT_BLOCK = 4  # blocks 0..4 (stride 8) can be frozen and their output cached for training
 
@@ -108,48 +108,6 @@ def decode_grid(hm: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
     boxes = torch.stack([cx, cy, bw, bh], 1)  # B, 4, H, W
     out = torch.cat([boxes, scores], 1)  # B, 4 + C, H, W
     return out.flatten(2).transpose(1, 2)  # B, H*W, 4 + C
-
-
-def postprocess(pred: np.ndarray, conf: float, iou: float, max_det: int = 100
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One image's YOLO-style rows (N, 4 + C): cx, cy, w, h, class scores -> (xyxy, score,
-    class) after a score threshold and class-wise non-maximum suppression."""
-    scores = pred[:, 4:]
-    cls = scores.argmax(1)
-    conf_all = scores[np.arange(len(scores)), cls]
-    keep = conf_all >= conf
-    if not keep.any():
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    p, s, c = pred[keep, :4], conf_all[keep], cls[keep]
-    xyxy = np.stack([p[:, 0] - p[:, 2] / 2, p[:, 1] - p[:, 3] / 2, p[:, 0] + p[:, 2] / 2,
-                     p[:, 1] + p[:, 3] / 2], 1).astype(np.float32)
-    order = np.argsort(-s, kind="stable")
-    xyxy, s, c = xyxy[order], s[order], c[order]
-    kept: list[int] = []
-    for k in np.unique(c):
-        idx = np.flatnonzero(c == k)
-        boxes = [[float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
-                 for x1, y1, x2, y2 in xyxy[idx]]
-        sel = cv2.dnn.NMSBoxes(boxes, [float(v) for v in s[idx]], conf, iou)
-        kept += [int(idx[i]) for i in np.asarray(sel).reshape(-1)]
-    kept = sorted(kept, key=lambda i: -s[i])[:max_det]
-    return xyxy[kept], s[kept].astype(np.float32), c[kept].astype(np.int64)
-
-
-class Letterbox:
-    """Resize keeping the aspect ratio into (width, height), padding right and bottom."""
-
-    def __init__(self, size: tuple[int, int]) -> None:
-        self.size = size
-
-    def __call__(self, bgr: np.ndarray) -> tuple[np.ndarray, float]:
-        w, h = self.size
-        ih, iw = bgr.shape[:2]
-        scale = min(w / iw, h / ih)
-        nw, nh = max(1, round(iw * scale)), max(1, round(ih * scale))
-        out = np.full((h, w, 3), 114, np.uint8)
-        out[:nh, :nw] = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_AREA)[..., ::-1]
-        return out, scale
 
 
 class GarmentDetector:
@@ -237,18 +195,6 @@ class GarmentDetector:
                 out.append(to_detections(pred, scale, frame.shape, self.categories, self.conf,
                                          self.iou))
         return out
-
-
-def to_detections(pred: np.ndarray, scale: float, shape: tuple[int, ...], categories: list[str],
-                  conf: float, iou: float) -> Detections:
-    xyxy, score, cls = postprocess(pred, conf, iou)
-    h, w = shape[:2]
-    xyxy = xyxy / scale
-    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
-    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-    names = np.array([categories[c] if 0 <= c < len(categories) else str(c) for c in cls],
-                     dtype=object)
-    return Detections(xyxy=xyxy, confidence=score, class_id=cls, data={"category": names})
 
 
 def save_weights(path: str | Path, net: GarmentNet, categories: list[str],

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.detect.base import DetectorError
-from engine.detect.garment import Letterbox, to_detections
+from engine.detect.decode import Letterbox, to_detections
 from engine.types import Detections
 
 
