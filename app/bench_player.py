@@ -66,6 +66,8 @@ class _StallMeter:
 
 def player_bench(opts: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import sys
+
     from PySide6.QtWidgets import QApplication
 
     from app.cli import DEMO_CATALOG, DEMO_VIDEO
@@ -75,6 +77,7 @@ def player_bench(opts: dict[str, Any]) -> dict[str, Any]:
     from app.settings import Settings
     from ui.main_window import MainWindow
 
+    sys.setswitchinterval(0.001)  # as the player does (app/cli.py run_player)
     quick = bool(opts.get("quick"))
     video = str(opts.get("video") or DEMO_VIDEO)
     app = QApplication.instance() or QApplication(["video2shop-bench"])

@@ -372,6 +372,7 @@ class PlayerController(QObject):
         if self.engine is not None:
             self.engine.set_playhead(index, not self.playing)
         self.window.video.set_region_search(self.engine is not None and not self.playing)
+        self.window.video.set_playing(self.playing)
         self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
 

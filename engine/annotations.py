@@ -151,30 +151,38 @@ def _parse_boxes(raw: Any, where: str) -> np.ndarray:
 class AnnotationIndex:
     """Per-frame lookup of the boxes of many tracks: ``detections_at(frame)``.
 
-    Built once (O(total boxes)); a lookup is a dict access, cheap enough to run on every
-    painted frame.
+    Built with a few numpy operations (all boxes sorted by frame), so that the engine can make
+    a new one after every step without holding the interpreter for long (the player's main
+    thread waits for it); a lookup is a binary search, cheap enough for every painted frame.
     """
 
     def __init__(self, tracks: list[Track]) -> None:
         self.tracks = {t.track_id: t for t in tracks}
-        per_frame: dict[int, list[tuple[Track, np.ndarray]]] = {}
-        for t in tracks:
-            for row in t.boxes:
-                per_frame.setdefault(int(row[0]), []).append((t, row))
-        self._frames: dict[int, Detections] = {}
-        for frame, items in per_frame.items():
-            self._frames[frame] = Detections(
-                xyxy=np.array([row[1:5] for _, row in items], np.float32),
-                confidence=np.array([row[5] for _, row in items], np.float32),
-                tracker_id=np.array([t.track_id for t, _ in items], np.int64),
-                data={"category": np.array([t.category for t, _ in items], dtype=object),
-                      "match_score": np.array([t.matches[0].score if t.matches else np.nan
-                                               for t, _ in items], np.float64)},
-            )
+        kept = [t for t in tracks if len(t.boxes)]
+        if kept:
+            rows = np.concatenate([t.boxes for t in kept])
+            owner = np.repeat(np.arange(len(kept)), [len(t.boxes) for t in kept])
+            order = np.argsort(rows[:, 0], kind="stable")  # within a frame: track order
+            self._rows, self._owner = rows[order], owner[order]
+        else:
+            self._rows, self._owner = np.zeros((0, 6)), np.zeros(0, np.int64)
+        self._frames = self._rows[:, 0].astype(np.int64)
+        self._ids = np.array([t.track_id for t in kept], np.int64)
+        self._categories = np.array([t.category for t in kept] + [""], dtype=object)[:len(kept)]
+        self._match = np.array([t.matches[0].score if t.matches else np.nan for t in kept],
+                               np.float64)
 
     def detections_at(self, frame: int) -> Detections:
-        dets = self._frames.get(int(frame))
-        return dets if dets is not None else Detections.empty()
+        lo, hi = np.searchsorted(self._frames, [int(frame), int(frame) + 1])
+        if lo == hi:
+            return Detections.empty()
+        rows, owner = self._rows[lo:hi], self._owner[lo:hi]
+        return Detections(
+            xyxy=rows[:, 1:5].astype(np.float32),
+            confidence=rows[:, 5].astype(np.float32),
+            tracker_id=self._ids[owner],
+            data={"category": self._categories[owner], "match_score": self._match[owner]},
+        )
 
     def track(self, track_id: int) -> Track | None:
         return self.tracks.get(track_id)

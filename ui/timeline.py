@@ -17,7 +17,7 @@ import html
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -98,6 +98,7 @@ class ProductTimeline(QWidget):
         self._hidden: dict[int, list[int]] = {}  # shown item -> the items under its badge
         self._layout_width = -1
         self._menu: QMenu | None = None
+        self._clip: QRectF | None = None  # the part being repainted (None: all of it)
 
     # --- state in ---------------------------------------------------------------------------
     def set_frame_count(self, n: int) -> None:
@@ -134,9 +135,18 @@ class ProductTimeline(QWidget):
 
     def set_position(self, frame: int) -> None:
         """Where the playhead is; -1 hides it."""
-        if frame != self._position:
-            self._position = int(frame)
+        if frame == self._position:
+            return
+        old = self._position
+        self._position = int(frame)
+        if self._frame_count <= 0 or old < 0 or frame < 0:
             self.update()
+            return
+        # during playback only the strip the playhead moved over is repainted
+        x0, x1 = self.x_of(old), self.x_of(frame)
+        if round(x0) != round(x1):
+            left, right = min(x0, x1), max(x0, x1)
+            self.update(QRect(int(left) - 8, 0, int(right - left) + 17, self.height()))
 
     def set_selected(self, track_id: int) -> None:
         """The track shown in the product panel, outlined here; -1 for none."""
@@ -275,6 +285,8 @@ class ProductTimeline(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self._ensure_layout()
+        rect = event.rect()
+        self._clip = None if rect.contains(self.rect()) else QRectF(rect)
         p = QPainter(self)
         try:  # a painter left active by an exception takes the process down with it
             self._paint(p)
@@ -303,8 +315,10 @@ class ProductTimeline(QWidget):
             (i for i, r in enumerate(self._rects) if not r.isEmpty()),
             key=lambda i: (i == self._hover, self._items[i].track_id == self._selected),
         )
+        clip = self._clip
         for i in order:
-            self._paint_item(p, i)
+            if clip is None or self._rects[i].intersects(clip):
+                self._paint_item(p, i)
         for i in self._hidden:
             self._paint_badge(p, i)
         if self._frame_count > 0 and 0 <= self._position < self._frame_count:

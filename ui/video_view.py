@@ -80,6 +80,7 @@ class VideoView(QWidget):
         self._reference = Detections.empty()  # ground truth, drawn dashed beside the results
         self._qa = False
         self._regions = False  # dragging draws a search box (while paused)
+        self._fast = False  # playing: frames are scaled without smoothing
         self._press: QPointF | None = None
         self._drag: QRectF | None = None  # in widget pixels
 
@@ -97,6 +98,12 @@ class VideoView(QWidget):
         self._reference = reference if reference is not None else Detections.empty()
         self._update_hover(self.mapFromGlobal(self.cursor().pos()))
         self.update()
+
+    def set_playing(self, playing: bool) -> None:
+        """While playing, frames are drawn with fast scaling (see paintEvent)."""
+        if playing != self._fast:
+            self._fast = playing
+            self.update()
 
     def set_qa(self, on: bool) -> None:
         """QA mode: frame index, track ids and scores on the boxes."""
@@ -193,7 +200,9 @@ class VideoView(QWidget):
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(12, 12, 14))
         if self._image is not None and not self._image.isNull():
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            # smooth scaling costs the main thread milliseconds a frame: paused frames (the
+            # ones viewers and QA look at) get it, moving ones are drawn fast
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self._fast)
             p.drawImage(self.video_rect(), self._image)
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             self._paint_reference(p)
