@@ -560,6 +560,10 @@ def run_player(args: argparse.Namespace) -> int:
             frame = controller.index
             _wait_for(app, lambda: controller.snapshot is not None and any(
                 a <= frame < b for a, b in controller.snapshot.analysed), args.wait)
+            # and the catalogue, so that the products' timeline is in the picture
+            _wait_for(app, lambda: controller.catalog is not None
+                      or not controller.catalog_loader.busy(), args.wait)
+            _wait_for(app, lambda: controller.snapshot.matched > 0, min(args.wait, 5))
         if args.click is not None:
             shown: list[int] = []
             controller.card_shown.connect(shown.append)

@@ -38,7 +38,7 @@ CAPTION_COLOR = QColor(200, 200, 210)
 BORDER_COLOR = QColor(70, 70, 82)
 BAR_COLOR = QColor(64, 196, 160)
 DECIDING_COLOR = QColor(255, 80, 0)  # the outline of the heaviest frame
-CAPTION = "Frames that decided the match"
+CAPTION = "Why: the deciding frames"
 
 
 class EvidenceStrip(QWidget):

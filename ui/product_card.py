@@ -5,8 +5,10 @@ it)."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QFontMetrics, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.types import Match
@@ -62,14 +64,30 @@ class ProductCard(QFrame):
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
         self._match: Match | None = None
+        self._title = ""
         self.set_match(None)
+
+    def _fit_title(self) -> None:
+        """At most three lines; a longer title ends in an ellipsis (the tooltip has it all)."""
+        fm = QFontMetrics(self.title.font())
+        width = max(60, self.title.width() or self.width() - 120)
+        text = fm.elidedText(self._title, Qt.TextElideMode.ElideRight,
+                             width * 3 - fm.averageCharWidth() * 6)
+        self.title.setText(text)
+        self.title.setToolTip(html.escape(self._title) if text != self._title else "")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._match is not None:
+            self._fit_title()
 
     def set_match(self, match: Match | None) -> None:
         self._match = match
         self.setVisible(match is not None)
         if match is None:
             return
-        self.title.setText(match.title or match.product_id)
+        self._title = match.title or match.product_id
+        self._fit_title()
         self.price.setText(format_price(match.price, match.currency))
         self.shop.setText(match.shop)
         stats = [f"match {match.score:.2f}"]
