@@ -303,7 +303,9 @@ def generate(
     jobs.sort(key=lambda j: j[1])
 
     workers = workers or min(os.cpu_count() or 1, 8)
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: a process that already runs threads (the player's engine, Qt, VLC,
+    # OpenMP pools) can hand a forked worker a lock that nobody will ever release
+    ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers) as pool_:
         bar = _Progress(len(catalog), "shop images", progress)
         images = []

@@ -20,8 +20,8 @@ def odd_videos(tmp_path_factory):
     src = "testsrc2=size={size}:rate=25:duration={secs}"
     files = {}
     files["tiny_1x1"] = d / "tiny.mp4"
-    ffmpeg("-f", "lavfi", "-i", src.format(size="1x1", secs=1), "-c:v", "libx264",
-           "-pix_fmt", "yuv444p", str(files["tiny_1x1"]))
+    ffmpeg("-f", "lavfi", "-i", src.format(size="32x32", secs=1), "-vf", "scale=1:1", "-c:v",
+           "libx264", "-pix_fmt", "yuv444p", str(files["tiny_1x1"]))
     files["uhd_4k"] = d / "uhd.mp4"
     ffmpeg("-f", "lavfi", "-i", src.format(size="3840x2160", secs=0.4), "-c:v", "libx264",
            "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(files["uhd_4k"]))
@@ -33,7 +33,7 @@ def odd_videos(tmp_path_factory):
     plain = d / "plain.mp4"
     ffmpeg("-f", "lavfi", "-i", src.format(size="320x180", secs=1), "-c:v", "libx264",
            "-pix_fmt", "yuv420p", str(plain))
-    ffmpeg("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(files["rotated"]))
+    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(files["rotated"]))
     files["spaces_unicode"] = d / "Épisode 1 — 东京 rain.mp4"
     files["spaces_unicode"].write_bytes(plain.read_bytes())
     return files
