@@ -38,8 +38,9 @@ CREATE TABLE IF NOT EXISTS matches (
 
 
 def analysis_key(fingerprint: str, detector: str, detector_version: str, stride: int,
-                 segment: int) -> str:
-    raw = json.dumps([fingerprint, detector, detector_version, stride, segment])
+                 segment: int, settings: str = "") -> str:
+    """``settings``: anything else that changes the result (the tracker's parameters)."""
+    raw = json.dumps([fingerprint, detector, detector_version, stride, segment, settings])
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -17,6 +17,7 @@ is ahead of the playhead, then the rest. Its state is plain values, so the analy
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,18 @@ class LiveAnalysis:
         self.times = StageTimes()
         self.version = 0  # bumped on every change of the results
         self.publish_batches = False  # publish results between batches, not only segments
+
+    def settings(self) -> str:
+        """The parameters besides the detector that decide the result (for the cache key):
+        the tracker's, with its defaults, and the cut detector's and seam stitching's."""
+        import inspect
+
+        params = {k: v.default for k, v in
+                  inspect.signature(GarmentTracker.__init__).parameters.items()
+                  if v.default is not inspect.Parameter.empty}
+        params.update(self.tracker_kwargs)
+        return json.dumps({"tracker": params, "cuts": self.cut_threshold,
+                           "stitch_iou": self.stitch_iou}, sort_keys=True)
 
     # --- segments ----------------------------------------------------------------------------
     @property
@@ -422,7 +435,7 @@ class LiveSession:
             d = analysis.detector
             self.key = analysis_key(fingerprint(analysis.path), getattr(d, "name", "?"),
                                     str(getattr(d, "version", "?")), analysis.stride,
-                                    analysis.segment)
+                                    analysis.segment, analysis.settings())
             state = self.cache.load_state(self.key)
             self.restored = state is not None and analysis.restore(state)
         self.catalog: Catalog | None = None

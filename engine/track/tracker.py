@@ -36,7 +36,7 @@ class TrackBox:
 
 
 class GarmentTracker:
-    def __init__(self, fps: float = 25.0, *, high_score: float = 0.45, low_score: float = 0.2,
+    def __init__(self, fps: float = 25.0, *, high_score: float = 0.35, low_score: float = 0.2,
                  max_lost_s: float = 1.0, min_hits: int = 2, appearance_weight: float = 0.35,
                  category_penalty: float = 0.15, min_track_frames: int = 5) -> None:
         if fps <= 0:
