@@ -42,8 +42,10 @@ class TrackPanel(QFrame):
         layout.addWidget(self.details)
         layout.addWidget(self.card)
         layout.addWidget(self.evidence)
-        layout.addWidget(QLabel("Matches"))
+        self.matches_label = QLabel("Matches")
+        layout.addWidget(self.matches_label)
         layout.addWidget(self.matches, 1)
+        layout.addStretch(0)
         self.set_track(None)
 
     def set_track(self, track: Track | None, fps: float = 25.0) -> None:
@@ -51,6 +53,7 @@ class TrackPanel(QFrame):
         self._shown = []
         self.card.set_match(None)
         self.evidence.clear()
+        self._show_list(track is not None)
         if track is None:
             self.title.setText("No garment selected")
             self.details.setText("Click a box on the video to see the garment here.")
@@ -68,6 +71,10 @@ class TrackPanel(QFrame):
         else:
             self.matches.addItem("(no matches yet)")
 
+    def _show_list(self, on: bool) -> None:
+        self.matches_label.setVisible(on)
+        self.matches.setVisible(on)
+
     def set_region(self, title: str, details: str) -> None:
         """The panel is about a box the viewer drew, not a tracked garment."""
         self.set_track(None)
@@ -84,6 +91,7 @@ class TrackPanel(QFrame):
         return list(self._shown)
 
     def set_matches_message(self, text: str) -> None:
+        self._show_list(True)
         self.matches.clear()
         self._shown = []
         self.card.set_match(None)
@@ -92,6 +100,7 @@ class TrackPanel(QFrame):
     def set_matches(self, matches: list[Match]) -> None:
         """Products best first: title, price and score as plain text (titles come from shops:
         QListWidget items never interpret markup)."""
+        self._show_list(True)
         self.matches.clear()
         self._shown = list(matches)
         if not matches:
