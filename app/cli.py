@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -192,7 +193,8 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
         "--click",
         type=_point,
         metavar="X,Y",
-        help="click this point (video pixels) before the screenshot",
+        help="click this point (video pixels) before the screenshot; prints what the card "
+        "then shows as one line of JSON (track, category, product, title, score)",
     )
     p.add_argument(
         "--kiosk",
@@ -572,6 +574,8 @@ def run_player(args: argparse.Namespace) -> int:
                 _wait_for(app, lambda: tid in shown, args.wait)
         app.processEvents()
         ok = window.grab().save(args.screenshot)
+        if args.click is not None:
+            print(json.dumps(controller.card_summary(), ensure_ascii=False))
         controller.shutdown()
         window.close()
         if not ok:

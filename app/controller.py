@@ -560,6 +560,19 @@ class PlayerController(QObject):
         panel.set_evidence([(e.frame, e.weight, e.crop) for e in evidence])
         self.card_shown.emit(track.track_id)
 
+    def card_summary(self) -> dict:
+        """What the side panel shows, as values (automation and QA scripts read it)."""
+        panel = self.window.panel
+        match = panel.card.match
+        track = self.annotations.track(self._selected) if (
+            self.annotations is not None and self._selected >= 0) else None
+        return {"frame": self.index, "track": track.track_id if track else None,
+                "category": track.category if track else None,
+                "product": match.product_id if match else None,
+                "title": match.title if match else None,
+                "score": match.score if match else None,
+                "matches": [m.product_id for m in panel.shown_matches()]}
+
     def analysis_progress(self) -> float:
         if self.snapshot is None or not self.snapshot.frame_count:
             return 0.0

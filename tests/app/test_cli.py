@@ -168,3 +168,18 @@ def test_the_demo_opens_by_default(tmp_path):
     r = run_cli("--frame", 10, "--screenshot", tmp_path / "demo.png")
     assert r.returncode == 0, r.stderr
     assert cv2.imread(str(tmp_path / "demo.png")) is not None
+
+
+def test_a_click_on_the_demo_shows_the_worn_product(tmp_path):
+    """The bundled demo, analysed live from a cold cache: the jacket at frame 617 (the ground
+    truth says p00072 is worn) gets p00072 on its card."""
+    import json
+
+    r = run_cli("--frame", 617, "--click", "255,170", "--screenshot", tmp_path / "card.png",
+                "--no-vlc", env_extra={"VIDEO2SHOP_CACHE": str(tmp_path / "cache")},
+                timeout=300)
+    assert r.returncode == 0, r.stderr
+    card = json.loads(r.stdout.strip().splitlines()[-1])
+    assert card["frame"] == 617 and card["track"] is not None
+    assert card["product"] == "p00072", card
+    assert cv2.imread(str(tmp_path / "card.png")) is not None
