@@ -41,6 +41,26 @@ def machine() -> dict[str, Any]:
     }
 
 
+def models() -> dict[str, Any]:
+    """The versions of the shipped models the figures were measured with."""
+    from engine.asymnet.model import DEFAULT_WEIGHTS, model_version
+    from engine.detect.base import GARMENT_WEIGHTS
+
+    out: dict[str, Any] = {}
+    try:
+        import torch
+
+        blob = torch.load(GARMENT_WEIGHTS, map_location="cpu", weights_only=False)
+        out["garment_detector"] = blob.get("version", "?")
+    except Exception as exc:  # reported, not fatal: the benches say what they could run
+        out["garment_detector"] = f"unreadable: {exc}"
+    try:
+        out["asymnet"] = model_version(DEFAULT_WEIGHTS)
+    except OSError as exc:
+        out["asymnet"] = f"unreadable: {exc}"
+    return out
+
+
 @bench("engine")
 def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     """Decode ceiling and engine throughput on the demo clip, per stage, for each stride."""
@@ -79,6 +99,31 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
         }
     out["strides"] = runs
     default = runs[str(strides[0])]
+    # the matching stages on the same clip: every trajectory of the default stride's analysis
+    # against the demo catalogue (its crops decoded, the IFN, FAISS, VFN and tree)
+    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+    from engine.catalog.retrieval import Catalog
+    from engine.matching import match_tracks
+
+    catalog = Catalog.open(opts.get("catalog") or DEMO_VIDEO.parent,
+                           TrajectoryMatcher(DEFAULT_WEIGHTS, device=opts.get("device", "auto")))
+    try:
+        ann = run_analysis(video, detector, stride=strides[0])
+        stage: dict[str, float] = {}
+        t0 = time.perf_counter()
+        match_tracks(video, ann, catalog, times=stage)
+        match_s = time.perf_counter() - t0
+    finally:
+        catalog.close()
+    n_tracks = max(1, len(ann.tracks))
+    detect_track_s = n / max(default["engine_fps"], 1e-9)
+    out["matching"] = {
+        "tracks": len(ann.tracks),
+        "ms_per_track": {k: round(v / n_tracks, 1) for k, v in stage.items()},
+        "ms_per_frame": {k: round(v / max(1, n), 2) for k, v in stage.items()},
+        "seconds": round(match_s, 1),
+    }
+    out["realtime_factor_with_matching"] = round(n / fps / (detect_track_s + match_s), 2)
     out["engine_fps"] = default["engine_fps"]
     out["realtime_factor"] = default["realtime_factor"]
     out["engine_to_decode_ratio"] = round(default["engine_fps"] / out["decode_fps"], 3)
@@ -221,7 +266,7 @@ def run(only: list[str] | None, quick: bool, out_path: str | None,
     if unknown:
         raise ValueError(f"unknown benchmark {unknown[0]!r}; valid: {', '.join(BENCHES)}")
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                              "machine": machine(), "quick": quick}
+                              "machine": machine(), "models": models(), "quick": quick}
     for name in names:
         log(f"bench {name} ...")
         t0 = time.perf_counter()
@@ -239,6 +284,9 @@ def format_table(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines.append(f"| machine | {m['cores']} cores, {m['cpu']}, torch {m['torch']} on "
                  f"{m['torch_device']} |")
+    if report.get("models"):
+        lines.append("| models | " + ", ".join(f"{k} {v}" for k, v in report["models"].items())
+                     + " |")
     e = report.get("engine")
     if e:
         lines.append(f"| decode_fps (OpenCV, {e['frames']} frames) | {e['decode_fps']} |")
@@ -248,6 +296,13 @@ def format_table(report: dict[str, Any]) -> str:
             stages = ", ".join(f"{s} {v}" for s, v in r["stage_ms_per_frame"].items())
             lines.append(f"| ms per frame (stride {k}) | {stages} |")
         lines.append(f"| engine_fps / decode_fps | {e['engine_to_decode_ratio']} |")
+        mt = e.get("matching")
+        if mt:
+            stages = ", ".join(f"{s} {v}" for s, v in mt["ms_per_track"].items())
+            lines.append(f"| matching, ms per trajectory ({mt['tracks']} on the clip) | "
+                         f"{stages} |")
+            lines.append(f"| realtime_factor with matching | "
+                         f"{e['realtime_factor_with_matching']}x |")
     a = report.get("asymnet")
     if a:
         for length in (8, 32, 150):

@@ -25,6 +25,12 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
+    """This process's high-water mark (VmHWM: unlike ru_maxrss, which Linux carries across
+    exec, it starts afresh with the process's own memory)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -147,7 +153,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
 
     # playback with analysis running: the longest stall of the main thread
     meter = _StallMeter(window)
-    play_s = 12.0 if quick else 30.0
+    play_s = float(opts.get("play_s") or (12.0 if quick else 30.0))
     c.play()
     meter.start()
     pump(play_s)
@@ -169,7 +175,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     warm: list[float] = []
     frames = [f for f in range(0, c.reader.frame_count, 7) if len(c.detections_at(f))]
-    for f in rng.permutation(frames)[: 20 if quick else 60]:
+    for f in rng.permutation(frames)[: int(opts.get("clicks") or (20 if quick else 60))]:
         c.show_frame(int(f))
         dets = window.video.detections
         x1, y1, x2, y2 = dets.xyxy[int(rng.integers(len(dets)))]

@@ -168,6 +168,8 @@ class VlcBackend(Backend):
             media = self._instance.media_new_path(self._path)
             media.add_option(f":start-time={ms / 1000:.3f}")
             self._player.set_media(media)
+            if self._media is not None:  # a loop starts over with a new media: free the old
+                self._media.release()
             self._media = media
             self._player.play()
             self._started = True

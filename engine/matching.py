@@ -8,6 +8,7 @@ re-ranks: engine/catalog/retrieval.py). The matches go into ``Track.matches``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,17 +99,21 @@ def to_match(found: ProductMatch) -> Match:
 
 
 def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
-              height: float = 0.0, method: str = "asymnet") -> tuple[list[Match], np.ndarray]:
+              height: float = 0.0, method: str = "asymnet",
+              times: dict[str, float] | None = None) -> tuple[list[Match], np.ndarray]:
     """The top ``k`` products for one track from its crops, and the weight the similarity
     tree gave each crop for the best of them (zeros where it has none: other methods, or
     frames the VFN did not sample): the card shows them as the frames that decided."""
+    t0 = time.perf_counter()
     emb = catalog.matcher.embed_views(crops.views)
+    if times is not None:
+        times["ifn"] = times.get("ifn", 0.0) + 1000 * (time.perf_counter() - t0)
     boxes = track.boxes[crops.rows]
     pick = np.zeros(len(crops.rows))
     pick[crops.best] = 1
     found = catalog.match_trajectory(
         emb, k, method, weights=pick,
-        quality=frame_quality(boxes, height or float(boxes[:, 4].max())))
+        quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times)
     matches = [to_match(m) for m in found]
     weights = np.zeros(len(crops.rows))
     if found and found[0].clip_weights is not None and found[0].frame_indices is not None:
@@ -121,16 +126,23 @@ def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
 
 def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
                  frames_per_track: int = 40, method: str = "asymnet",
-                 progress: Callable[[int, int], None] | None = None) -> Annotations:
-    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it."""
+                 progress: Callable[[int, int], None] | None = None,
+                 times: dict[str, float] | None = None) -> Annotations:
+    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it.
+    ``times`` accumulates milliseconds per stage: "crops" (decoding and framing), "ifn",
+    "faiss", "vfn_tree"."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     height = float(ann.video.get("height") or 0)
-    for ti, (t, tc) in enumerate(zip(ann.tracks, track_crops(video, ann.tracks,
-                                                             frames_per_track), strict=True)):
+    t0 = time.perf_counter()
+    all_crops = track_crops(video, ann.tracks, frames_per_track)
+    if times is not None:
+        times["crops"] = times.get("crops", 0.0) + 1000 * (time.perf_counter() - t0)
+    for ti, (t, tc) in enumerate(zip(ann.tracks, all_crops, strict=True)):
         t.matches = []
         if tc is not None:
-            t.matches, _ = match_one(t, tc, catalog, k=k, height=height, method=method)
+            t.matches, _ = match_one(t, tc, catalog, k=k, height=height, method=method,
+                                     times=times)
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

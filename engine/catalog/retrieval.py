@@ -10,6 +10,7 @@ once (engine/catalog/resolve.py), embeds images that lack a vector from the curr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,19 +107,26 @@ class Catalog:
         return self.search_embedding(self.matcher.embed_shop([image_rgb])[0], k)
 
     def match_trajectory(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
-                         weights: np.ndarray | None = None, quality: np.ndarray | None = None
-                         ) -> list[ProductMatch]:
+                         weights: np.ndarray | None = None, quality: np.ndarray | None = None,
+                         times: dict[str, float] | None = None) -> list[ProductMatch]:
         """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
         re-ranked by ``method`` (asymnet by default) among FAISS's candidates; ``quality``
-        (T, 3): per-frame cues (engine.asymnet.vfn.frame_quality)."""
+        (T, 3): per-frame cues (engine.asymnet.vfn.frame_quality). ``times`` accumulates
+        milliseconds per stage ("faiss", "vfn_tree") for the benchmarks."""
+        t0 = time.perf_counter()
         frames = np.asarray(frames, np.float32)
         mean = frames.mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
         pos = self.candidates(mean.reshape(1, -1))
+        t1 = time.perf_counter()
+        if times is not None:
+            times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)
         if len(pos) == 0:
             return []
         res: RankResult = self.matcher.rank(frames, self.vectors[pos], method, weights=weights,
                                             quality=quality)
+        if times is not None:
+            times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
         ranked = self._rank_products(res.scores, pos, k)
         prods = self.products([p for p, _, _ in ranked])
         out = []

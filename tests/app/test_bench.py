@@ -30,4 +30,25 @@ def test_asymnet_and_faiss_figures(tmp_path):
 
 def test_unknown_benchmark_is_a_usage_error(capsys):
     assert main(["bench", "--only", "nope"]) == 2
-    assert "valid: engine, asymnet, faiss" in capsys.readouterr().err
+    assert "valid: engine, asymnet, faiss, player" in capsys.readouterr().err
+
+
+def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
+    """Every figure the README's table shows is measured (short runs: the numbers are not
+    judged here) and the player's come from a process of its own."""
+    data, _ = tiny_benchmark
+    clip = sorted((data / "clips").glob("*.mp4"))[0]
+    opts = {"device": "cpu", "video": str(clip), "catalog": str(data), "play_s": 3,
+            "soak_s": 6, "clicks": 3}
+    report = run(["engine", "player"], True, str(tmp_path / "b.json"), opts, log=lambda m: None)
+    e = report["engine"]
+    assert e["decode_fps"] > e["engine_fps"] > 0 and e["realtime_factor"] > 0
+    assert set(e["strides"]["3"]["stage_ms_per_frame"]) == {"decode", "cuts", "detect", "track"}
+    assert {"crops", "ifn", "faiss", "vfn_tree"} <= set(e["matching"]["ms_per_track"])
+    p = report["player"]
+    assert 0 < p["first_boxes_s"] < 60
+    assert p["click_to_card_ms"]["n"] >= 1 and p["click_to_card_ms"]["p95"] > 0
+    assert p["ui_max_stall_ms"] is not None and p["peak_rss_mb"] > 100
+    assert p["soak_loops"] >= 1 and p["rss_drift_mb"] is not None
+    assert report["models"]["asymnet"].startswith("asymnet-")
+    assert report["models"]["garment_detector"].startswith("garment-")

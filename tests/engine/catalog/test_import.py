@@ -226,3 +226,24 @@ def test_a_folder_name_with_uri_characters(source_dir, tmp_path):
     with pytest.raises(CatalogError, match="no catalogue"):
         CatalogStore(tmp_path / "elsewhere", create=False)
     assert not (tmp_path / "elsewhere" / "catalog.sqlite").exists()
+
+
+def test_a_missing_images_folder_skips_every_row_with_the_reason_and_loses_nothing(
+        source_dir, tmp_path):
+    """The products file arrived without its images folder: every row is reported (the
+    picture is missing), what was imported before stays, and the folder's return imports."""
+    import shutil
+
+    cat = tmp_path / "cat"
+    assert import_catalog(str(source_dir / "products.jsonl"), cat).imported == 12
+    moved = tmp_path / "images-elsewhere"
+    shutil.move(str(source_dir / "images"), moved)
+    (source_dir / "products.jsonl").write_text(
+        (source_dir / "products.jsonl").read_text().replace("Linen Shirt", "Silk Shirt"))
+    report = import_catalog(str(source_dir / "products.jsonl"), cat)
+    assert report.imported == 0 and len(report.skipped) == 12
+    assert all("image" in s.reason for s in report.skipped), report.skipped[0].reason
+    with CatalogStore(cat) as store:  # the earlier import is intact
+        assert store.count()[0] == 12 and store.check() == []
+    shutil.move(str(moved), source_dir / "images")
+    assert import_catalog(str(source_dir / "products.jsonl"), cat).imported == 12
