@@ -115,6 +115,7 @@ class PlayerController(QObject):
         self._loop_a: int | None = None
         self.flags = None  # engine.export.FlagBook for the open video
         self._thumbs: dict[str, np.ndarray | None] = {}  # product image -> timeline thumbnail
+        self._timeline_key: list | None = None  # what the timeline shows now
         self._wire()
         if engine is not None:
             engine.snapshot_ready.connect(self._on_snapshot)
@@ -280,6 +281,9 @@ class PlayerController(QObject):
         self._video_generation += 1  # the engine's results for the old video are dropped
         self.snapshot = None
         self.flags = None
+        self._timeline_key = None
+        self.window.timeline.set_items([])
+        self.window.timeline.hide()
         self.loop_range, self._loop_a = None, None
         self.window.controls.set_loop_marks([])
         self.window.engine_label.setText("")
@@ -412,11 +416,16 @@ class PlayerController(QObject):
             self.window.set_tracks(tracks, fps)
         from ui.timeline import TimelineItem
 
+        matched = [t for t in tracks if t.matches]
+        key = [(t.first_frame, t.track_id, t.matches[0].product_id) for t in matched]
+        if key == self._timeline_key:
+            return  # most snapshots change boxes, not products: keep the timeline as it is
+        self._timeline_key = key
         items = [TimelineItem(t.first_frame, t.track_id,
                               f"{t.matches[0].title or t.matches[0].product_id} "
                               f"({t.category or 'garment'} #{t.track_id})",
                               self._thumbnail(t.matches[0].image))
-                 for t in tracks if t.matches]
+                 for t in matched]
         tl = self.window.timeline
         if self.reader is not None:
             tl.set_frame_count(self.reader.frame_count)
