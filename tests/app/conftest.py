@@ -25,3 +25,16 @@ def make_player(qtbot, tmp_path):
     yield make
     for c in made:
         c.shutdown()
+
+
+@pytest.fixture
+def live_player(make_player, tmp_path):
+    """A player with its real engine thread (CPU, 24-frame segments, a cache of its own)."""
+    from app.engine_thread import EngineThread
+
+    def make(**engine_kw):
+        engine = EngineThread(device="cpu", segment=24,
+                              cache_path=str(tmp_path / "analysis.sqlite"), **engine_kw)
+        return make_player(engine=engine)
+
+    return make

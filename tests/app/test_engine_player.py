@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.engine_thread import EngineThread
 from engine.asymnet.model import DEFAULT_WEIGHTS
 from engine.train.data import load_split
 
@@ -45,16 +44,6 @@ class FlakyDetector:
             self.failures -= 1
             raise RuntimeError("injected detector fault")
         return self.inner.detect(frames)
-
-
-@pytest.fixture
-def live_player(make_player, tmp_path):
-    def make(**engine_kw):
-        engine = EngineThread(device="cpu", segment=24,
-                              cache_path=str(tmp_path / "analysis.sqlite"), **engine_kw)
-        return make_player(engine=engine)
-
-    return make
 
 
 def analysed_all(controller) -> bool:

@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 
-from app.engine_thread import EngineThread
 from tests.conftest import ffmpeg
 
 
@@ -39,24 +38,15 @@ def odd_videos(tmp_path_factory):
     return files
 
 
-@pytest.fixture
-def live(make_player, tmp_path):
-    def make(**kw):
-        engine = EngineThread(device="cpu", segment=24,
-                              cache_path=str(tmp_path / "analysis.sqlite"), **kw)
-        return make_player(engine=engine)
-
-    return make
-
-
 def analysed(c) -> bool:
     return c.snapshot is not None and c.snapshot.complete
 
 
 @pytest.mark.parametrize("name", ["tiny_1x1", "uhd_4k", "variable_rate", "rotated",
                                   "spaces_unicode"])
-def test_unusual_videos_open_play_and_are_analysed(live, odd_videos, marker_clip, qtbot, name):
-    window, c = live()
+def test_unusual_videos_open_play_and_are_analysed(live_player, odd_videos, marker_clip, qtbot,
+                                                   name):
+    window, c = live_player()
     errors: list[str] = []
     c.engine.failed.connect(lambda gen, text: errors.append(text))
     path = odd_videos[name]
@@ -86,17 +76,17 @@ def test_rotation_metadata_is_applied_like_a_player_would(odd_videos):
 
 
 @pytest.mark.parametrize("name", ["empty", "random", "text", "audio_only", "missing"])
-def test_broken_files_say_what_is_wrong_and_the_engine_goes_on(live, bad_files, marker_clip,
+def test_broken_files_say_what_is_wrong_and_the_engine_goes_on(live_player, bad_files, marker_clip,
                                                                  qtbot, name):
-    window, c = live()
+    window, c = live_player()
     assert not c.open_video(str(bad_files[name]))
     assert window.video.message  # the reason, drawn over the video and in the status bar
     assert c.open_video(str(marker_clip[0]))
     qtbot.waitUntil(lambda: analysed(c), timeout=90_000)
 
 
-def test_a_truncated_file_is_analysed_up_to_where_it_ends(live, bad_files, qtbot):
-    window, c = live()
+def test_a_truncated_file_is_analysed_up_to_where_it_ends(live_player, bad_files, qtbot):
+    window, c = live_player()
     assert c.open_video(str(bad_files["truncated"]))
     qtbot.waitUntil(lambda: analysed(c), timeout=90_000)
     assert c.snapshot.analysed == [(0, c.snapshot.frame_count)]
@@ -106,11 +96,11 @@ def test_a_truncated_file_is_analysed_up_to_where_it_ends(live, bad_files, qtbot
 
 @pytest.mark.parametrize("fault", ["missing", "corrupt"])
 def test_a_missing_or_corrupt_detector_model_is_reported_and_nothing_breaks(
-        live, marker_clip, tmp_path, qtbot, fault):
+        live_player, marker_clip, tmp_path, qtbot, fault):
     model = tmp_path / "detector.onnx"
     if fault == "corrupt":
         model.write_bytes(b"\x08\x01 this is not an ONNX graph" * 100)
-    window, c = live(detector=f"onnx:{model}")
+    window, c = live_player(detector=f"onnx:{model}")
     errors: list[str] = []
     c.engine.failed.connect(lambda gen, text: errors.append(text))
     assert c.open_video(str(marker_clip[0]))  # the video itself plays without boxes
@@ -136,10 +126,10 @@ def test_a_corrupt_asymnet_model_is_reported_by_the_catalogue_loader(make_player
     assert str(bad) in window.statusBar().currentMessage()
 
 
-def test_the_player_survives_a_killed_analysis_cache(live, marker_clip, tmp_path, qtbot):
+def test_the_player_survives_a_killed_analysis_cache(live_player, marker_clip, tmp_path, qtbot):
     """A cache file another process left broken is moved aside; analysis goes on."""
     (tmp_path / "analysis.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
-    _window, c = live()
+    _window, c = live_player()
     messages: list[str] = []
     c.engine.status.connect(lambda gen, text: messages.append(text))
     assert c.open_video(str(marker_clip[0]))
