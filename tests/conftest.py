@@ -107,3 +107,18 @@ def tiny_benchmark(tmp_path_factory):
     card = generate(out, "hard", seed=11, clips=3, products=30, seconds=4, width=320,
                     height=180, workers=2, progress=False)
     return out, card
+
+
+@pytest.fixture(scope="session")
+def tiny_catalog(tiny_benchmark, tmp_path_factory):
+    """The tiny benchmark's catalogue imported and opened with the shipped AsymNet (CPU)."""
+    from engine.asymnet.model import TrajectoryMatcher
+    from engine.catalog.importer import import_catalog
+    from engine.catalog.retrieval import Catalog
+
+    data, _ = tiny_benchmark
+    directory = tmp_path_factory.mktemp("tiny_catalog")
+    import_catalog(str(data), directory)
+    cat = Catalog.open(directory, TrajectoryMatcher(device="cpu"))
+    yield cat
+    cat.close()

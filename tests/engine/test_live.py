@@ -323,20 +323,6 @@ def test_a_declared_frame_count_past_the_end_is_truncated(clips, detector, playh
 
 # --- a session with a catalogue and a cache ----------------------------------------------------
 @pytest.fixture(scope="module")
-def tiny_catalog(tiny_benchmark, tmp_path_factory, engine_cache):
-    from engine.asymnet.model import TrajectoryMatcher
-    from engine.catalog.importer import import_catalog
-    from engine.catalog.retrieval import Catalog
-
-    data, _ = tiny_benchmark
-    directory = tmp_path_factory.mktemp("live_catalog")
-    import_catalog(str(data), directory)
-    cat = Catalog.open(directory, TrajectoryMatcher(device="cpu"))
-    yield cat
-    cat.close()
-
-
-@pytest.fixture(scope="module")
 def matched(clips, detector, tiny_catalog, tmp_path_factory):
     """A session on the first clip run to the end, with a request for the last track made
     once it is analysed: (session, steps, cache path)."""

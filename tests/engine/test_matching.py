@@ -9,24 +9,12 @@ import pytest
 
 from app.cli import main
 from engine.annotations import load_annotations
-from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
-from engine.catalog.importer import import_catalog
-from engine.catalog.retrieval import Catalog
+from engine.asymnet.model import DEFAULT_WEIGHTS
 from engine.matching import match_tracks
 from engine.train.data import load_split
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
                                 reason="AsymNet weights are not in resources/models")
-
-
-@pytest.fixture(scope="module")
-def tiny_catalog(tiny_benchmark, tmp_path_factory):
-    data, _ = tiny_benchmark
-    directory = tmp_path_factory.mktemp("tiny_catalog")
-    import_catalog(str(data), directory)
-    cat = Catalog.open(directory, TrajectoryMatcher(device="cpu"))
-    yield cat
-    cat.close()
 
 
 def test_ground_truth_trajectories_find_their_products(tiny_benchmark, tiny_catalog):
