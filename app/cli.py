@@ -382,7 +382,6 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    import json
 
     from engine.backbone import WeightsError
     from engine.train.data import DataError
@@ -413,11 +412,7 @@ def run_eval(args: argparse.Namespace) -> int:
                                           stride=args.stride, log=log)
             except CatalogError as exc:
                 raise UsageError(str(exc)) from None
-            print(end2end_table(report))
-            if args.out:
-                Path(args.out).write_text(json.dumps(report, indent=1))
-                print(f"wrote {args.out}")
-            return 0
+            return _print_report(end2end_table(report), report, args.out)
         from engine.train.eval_tracking import evaluate_tracking
         from engine.train.eval_tracking import markdown_table as tracking_table
 
@@ -425,10 +420,15 @@ def run_eval(args: argparse.Namespace) -> int:
         report = evaluate_tracking(args.data, args.split, detector, stride=args.stride, log=log)
     except (DataError, WeightsError) as exc:
         raise UsageError(str(exc)) from None
-    print(tracking_table(report))
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=1))
-        print(f"wrote {args.out}")
+    return _print_report(tracking_table(report), report, args.out)
+
+
+def _print_report(table: str, report: dict, out: str | None) -> int:
+    """An evaluation's Markdown table on stdout and, with --out, its JSON."""
+    print(table)
+    if out:
+        Path(out).write_text(json.dumps(report, indent=1))
+        print(f"wrote {out}")
     return 0
 
 

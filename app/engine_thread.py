@@ -45,7 +45,6 @@ class EngineThread(QThread):
         self._urgent: list[int] = []
         self._search: tuple[int, np.ndarray] | None = None
         self.generation = -1
-        self.busy = False
         self.steps = 0
 
     # --- called from the main thread -------------------------------------------------------
@@ -158,9 +157,7 @@ class EngineThread(QThread):
                     continue
                 for tid in reversed(urgent):
                     session.request_match(tid)
-                self.busy = True
                 what = session.step(playhead, paused)
-                self.busy = False
                 if what is None:
                     idle = True
                     continue
@@ -168,7 +165,6 @@ class EngineThread(QThread):
                 errors = 0
                 self.snapshot_ready.emit(generation, session.snapshot())
             except Exception as exc:  # reported, never fatal to the player
-                self.busy = False
                 traceback.print_exc()
                 errors += 1
                 message = f"Analysis error: {type(exc).__name__}: {exc}"

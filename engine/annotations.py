@@ -168,7 +168,7 @@ class AnnotationIndex:
             self._rows, self._owner = np.zeros((0, 6)), np.zeros(0, np.int64)
         self._frames = self._rows[:, 0].astype(np.int64)
         self._ids = np.array([t.track_id for t in kept], np.int64)
-        self._categories = np.array([t.category for t in kept] + [""], dtype=object)[:len(kept)]
+        self._categories = np.array([t.category for t in kept], dtype=object)
         self._match = np.array([t.matches[0].score if t.matches else np.nan for t in kept],
                                np.float64)
 

@@ -105,7 +105,7 @@ class LiveAnalysis:
         self.tracker_kwargs = dict(tracker_kwargs or {})
         self.stitch_iou = stitch_iou
         self.max_gap = 3 * stride + 2
-        n = -(-self.frame_count // segment)
+        n = self._segments_for(self.frame_count)
         self.done = np.zeros(n, bool)
         self.failed = np.zeros(n, bool)
         self.pieces: dict[tuple[int, int], Piece] = {}
@@ -131,6 +131,9 @@ class LiveAnalysis:
                            "stitch_iou": self.stitch_iou}, sort_keys=True)
 
     # --- segments ----------------------------------------------------------------------------
+    def _segments_for(self, frame_count: int) -> int:
+        return -(-frame_count // self.segment)
+
     @property
     def segments(self) -> int:
         return len(self.done)
@@ -224,18 +227,14 @@ class LiveAnalysis:
                 times.frames += len(frames)
                 run.next = f
                 if self.publish_batches and f < b:
-                    finished, active = run.tracker.snapshot()
-                    self._add(run.id, finished, closed=True)
-                    self._add(run.id, active, closed=False)
+                    self._publish(run)
                     self.version += 1
                     if on_batch is not None:
                         on_batch()
         except Exception:
             self.end_run(keep_before=a)  # not continued; nothing of the failed segment kept
             raise
-        finished, active = run.tracker.snapshot()
-        self._add(run.id, finished, closed=True)
-        self._add(run.id, active, closed=False)
+        self._publish(run)
         if k < self.segments:
             self.done[k] = True
         if k + 1 >= self.segments or self.done[k + 1] or self.failed[k + 1]:
@@ -271,8 +270,14 @@ class LiveAnalysis:
     def _truncate(self, frame: int) -> None:
         """The file ends before ``frame_count`` (truncated): what follows does not exist."""
         self.frame_count = max(1, frame)
-        n = -(-self.frame_count // self.segment)
+        n = self._segments_for(self.frame_count)
         self.done, self.failed = self.done[:n], self.failed[:n]
+
+    def _publish(self, run: _Run) -> None:
+        """The run's trajectories so far become pieces: the ended ones closed, the rest open."""
+        finished, active = run.tracker.snapshot()
+        self._add(run.id, finished, closed=True)
+        self._add(run.id, active, closed=False)
 
     def _add(self, run: int, tracks: list[Track], closed: bool) -> None:
         for t in tracks:
@@ -351,7 +356,7 @@ class LiveAnalysis:
         if (state.get("version") != STATE_VERSION or state.get("segment") != self.segment
                 or state.get("stride") != self.stride):
             return False
-        n = -(-int(state["frame_count"]) // self.segment)
+        n = self._segments_for(int(state["frame_count"]))
         self.frame_count = int(state["frame_count"])
         self.done = np.zeros(n, bool)
         self.failed = np.zeros(n, bool)
@@ -465,10 +470,14 @@ class LiveSession:
             self._tracks_version = self.analysis.version
         return self._tracks
 
+    def _needs_match(self, track: Track) -> bool:
+        """No products yet, or found for a shorter extent (the trajectory grew since)."""
+        r = self.results.get(track.track_id)
+        return r is None or r.key != track_key(track)
+
     def _unmatched(self, closed_only: bool) -> list[Track]:
-        return [t for t, closed in self.tracks() if (closed or not closed_only)
-                and (t.track_id not in self.results
-                     or self.results[t.track_id].key != track_key(t))]
+        return [t for t, closed in self.tracks()
+                if (closed or not closed_only) and self._needs_match(t)]
 
     def step(self, playhead: int, paused: bool) -> str | None:
         a = self.analysis
@@ -480,7 +489,7 @@ class LiveSession:
                 if track is None:
                     continue
                 self.urgent.remove(tid)
-                if tid not in self.results or self.results[tid].key != track_key(track):
+                if self._needs_match(track):
                     self.match(track)
                     return f"matched track {tid}"
         lead = 0 if paused else int(0.5 * a.info.fps)

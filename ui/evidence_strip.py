@@ -31,9 +31,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from ui.timeline import rgb_to_qimage
+from ui.timeline import BACKGROUND, rgb_to_qimage
 
-BACKGROUND = QColor(18, 18, 22)
 CAPTION_COLOR = QColor(200, 200, 210)
 BORDER_COLOR = QColor(70, 70, 82)
 BAR_COLOR = QColor(64, 196, 160)
