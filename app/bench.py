@@ -98,8 +98,10 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
             "tracks": len(ann.tracks),
         }
     out["strides"] = runs
-    default = runs[str(strides[0])]
-    # the matching stages on the same clip: every trajectory of the default stride's analysis
+    # the figures that stand for the engine: the player's stride (3) when it was measured
+    main_stride = 3 if 3 in strides else strides[0]
+    default = runs[str(main_stride)]
+    # the matching stages on the same clip: every trajectory of that stride's analysis
     # against the demo catalogue (its crops decoded, the IFN, FAISS, VFN and tree)
     from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
     from engine.catalog.retrieval import Catalog
@@ -108,7 +110,7 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     catalog = Catalog.open(opts.get("catalog") or DEMO_VIDEO.parent,
                            TrajectoryMatcher(DEFAULT_WEIGHTS, device=opts.get("device", "auto")))
     try:
-        ann = run_analysis(video, detector, stride=strides[0])
+        ann = run_analysis(video, detector, stride=main_stride)
         stage: dict[str, float] = {}
         t0 = time.perf_counter()
         match_tracks(video, ann, catalog, times=stage)
@@ -118,6 +120,7 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     n_tracks = max(1, len(ann.tracks))
     detect_track_s = n / max(default["engine_fps"], 1e-9)
     out["matching"] = {
+        "stride": main_stride,
         "tracks": len(ann.tracks),
         "ms_per_track": {k: round(v / n_tracks, 1) for k, v in stage.items()},
         "ms_per_frame": {k: round(v / max(1, n), 2) for k, v in stage.items()},
@@ -301,7 +304,7 @@ def format_table(report: dict[str, Any]) -> str:
             stages = ", ".join(f"{s} {v}" for s, v in mt["ms_per_track"].items())
             lines.append(f"| matching, ms per trajectory ({mt['tracks']} on the clip) | "
                          f"{stages} |")
-            lines.append(f"| realtime_factor with matching | "
+            lines.append(f"| realtime_factor with matching (stride {mt.get('stride', '?')}) | "
                          f"{e['realtime_factor_with_matching']}x |")
     a = report.get("asymnet")
     if a:

@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr_sub = tr.add_subparsers(dest="model", metavar="MODEL", required=True)
     td = tr_sub.add_parser("detector", help="the garment detector",
                            description="Train the garment detector (resources/models/).")
-    td.add_argument("--data", required=True, metavar="DIR")
+    td.add_argument("--data", required=True, metavar="DIR", nargs="+",
+                    help="benchmark directories whose train splits are used (several: more "
+                    "different garments)")
     td.add_argument("--out", default=None, metavar="FILE.pt",
                     help="default: resources/models/garment_detector.pt")
     td.add_argument("--iterations", type=_positive_int, default=1500)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from engine.annotations import AnnotationIndex, Annotations
-from engine.detect.base import Detector
+from engine.detect.base import Detector, tracker_settings
 from engine.geometry import iou_matrix
 from engine.pipeline import StageTimes
 from engine.track import GarmentTracker, ShotCutDetector
@@ -102,7 +102,7 @@ class LiveAnalysis:
             raise ValueError(f"{path} has no frames to analyse")
         self.stride, self.segment, self.batch = stride, segment, batch
         self.cut_threshold = cut_threshold
-        self.tracker_kwargs = dict(tracker_kwargs or {})
+        self.tracker_kwargs = tracker_settings(detector, tracker_kwargs)
         self.stitch_iou = stitch_iou
         self.max_gap = 3 * stride + 2
         n = self._segments_for(self.frame_count)
@@ -439,7 +439,9 @@ class LiveSession:
 
             d = analysis.detector
             self.key = analysis_key(fingerprint(analysis.path), getattr(d, "name", "?"),
-                                    str(getattr(d, "version", "?")), analysis.stride,
+                                    # the weights' hash too: a retrained model can keep its name
+                                    f'{getattr(d, "version", "?")}:{getattr(d, "weights_id", "")}',
+                                    analysis.stride,
                                     analysis.segment, analysis.settings())
             state = self.cache.load_state(self.key)
             self.restored = state is not None and analysis.restore(state)

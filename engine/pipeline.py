@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from engine.annotations import Annotations
-from engine.detect.base import Detector
+from engine.detect.base import Detector, tracker_settings
 from engine.track import GarmentTracker, ShotCutDetector
 from engine.types import Track
 from engine.video import VideoError, probe
@@ -53,7 +53,7 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise VideoError(f"cannot open {path}")
-    tracker = GarmentTracker(info.fps, **(tracker_kwargs or {}))
+    tracker = GarmentTracker(info.fps, **tracker_settings(detector, tracker_kwargs))
     cuts = ShotCutDetector(cut_threshold)
     times = times or StageTimes()
     tracks: list[Track] = []

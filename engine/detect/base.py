@@ -18,6 +18,9 @@ class DetectorError(RuntimeError):
 
 
 class Detector(Protocol):
+    """Optionally also ``start_score``: the score from which one of its detections may start
+    a trajectory, tuned for the model on a validation set (``tracker_settings``)."""
+
     name: str
     categories: list[str]
     version: str
@@ -26,6 +29,18 @@ class Detector(Protocol):
         """Garment boxes for each frame (video pixels), ``class_id`` indexing ``categories``,
         ``data["category"]`` the names."""
         ...
+
+
+def tracker_settings(detector: Detector, overrides: dict | None = None) -> dict:
+    """The tracker's keyword arguments for ``detector``: its tuned ``start_score`` as the
+    tracker's ``high_score`` when it has one (scores mean different things to different
+    models), then ``overrides``."""
+    out: dict = {}
+    start = getattr(detector, "start_score", None)
+    if start is not None:
+        out["high_score"] = float(start)
+    out.update(overrides or {})
+    return out
 
 
 GARMENT_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "models" / \
@@ -54,6 +69,8 @@ def cached_garment_onnx(weights: Path = GARMENT_WEIGHTS) -> Detector | None:
     except (OSError, DetectorError):
         return None
     det.name, det.backend, det.weights_id = "garment", "onnxruntime", digest
+    if det.start_score is None:  # an export made before the key existed
+        return None
     return det
 
 

@@ -31,6 +31,10 @@ MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "mode
 DEFAULT_WEIGHTS = GARMENT_WEIGHTS
 STRIDE = 8
 SPLIT_BLOCK = 4  # blocks 0..4 (stride 8) can be frozen and their output cached for training
+# A detection scoring this much may start a trajectory (weaker ones only extend one). Chosen
+# for the bundled weights on a validation set of an unseen seed (model card); a weights file
+# can carry its own ("start_score").
+START_SCORE = 0.5
 
 
 def dwsep(cin: int, cout: int) -> nn.Sequential:
@@ -42,9 +46,16 @@ def dwsep(cin: int, cout: int) -> nn.Sequential:
 
 
 class GarmentNet(nn.Module):
-    def __init__(self, num_classes: int, width: int = 64, pretrained: bool = True) -> None:
+    """``objectness``: the heat map has one more channel, "any garment here", whose peaks are
+    the detections and whose value is their score; the class channels only name the
+    category. Without it a garment the model is unsure how to name (jacket or coat?) splits
+    its score between classes and falls below the threshold, although its box is right."""
+
+    def __init__(self, num_classes: int, width: int = 64, pretrained: bool = True,
+                 objectness: bool = True) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.objectness = objectness
         self.backbone = EfficientNetLite0()
         if pretrained:
             load_imagenet(self.backbone)
@@ -53,7 +64,8 @@ class GarmentNet(nn.Module):
         self.lat32 = nn.Conv2d(320, width, 1)
         self.fuse16 = dwsep(width, width)
         self.fuse8 = dwsep(width, width)
-        self.head_hm = nn.Sequential(dwsep(width, width), nn.Conv2d(width, num_classes, 1))
+        self.head_hm = nn.Sequential(dwsep(width, width),
+                                     nn.Conv2d(width, num_classes + int(objectness), 1))
         self.head_reg = nn.Sequential(dwsep(width, width), nn.Conv2d(width, 4, 1))
         nn.init.constant_(self.head_hm[-1].bias, -2.19)  # start from p = 0.1 (CenterNet)
 
@@ -66,7 +78,7 @@ class GarmentNet(nn.Module):
         return x
 
     def from_stem(self, s8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stride-8 map -> (heat map logits (B, C, H, W), regression (B, 4, H, W))."""
+        """Stride-8 map -> (heat map logits (B, C [+ 1], H, W), regression (B, 4, H, W))."""
         x = s8
         feats = {8: s8}
         for i, block in enumerate(self.backbone._blocks[SPLIT_BLOCK + 1:], SPLIT_BLOCK + 1):
@@ -91,13 +103,22 @@ class YoloStyle(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hm, reg = self.net(x)
-        return decode_grid(hm, reg)
+        return decode_grid(hm, reg, self.net.objectness)
 
 
-def decode_grid(hm: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
-    scores = torch.sigmoid(hm)
-    peaks = (F.max_pool2d(scores, 3, 1, 1) == scores).to(scores.dtype)
-    scores = scores * peaks
+def decode_grid(hm: torch.Tensor, reg: torch.Tensor, objectness: bool = False) -> torch.Tensor:
+    """Heat map and regression -> YOLO-style rows. With ``objectness`` (the last heat-map
+    channel), a row's only non-zero class score is its objectness, under its best class."""
+    if objectness:
+        obj = torch.sigmoid(hm[:, -1:])
+        cls = hm[:, :-1]
+        peaks = (F.max_pool2d(obj, 3, 1, 1) == obj).to(obj.dtype)
+        best = (cls == cls.max(1, keepdim=True).values).to(obj.dtype)
+        scores = best * obj * peaks
+    else:
+        scores = torch.sigmoid(hm)
+        peaks = (F.max_pool2d(scores, 3, 1, 1) == scores).to(scores.dtype)
+        scores = scores * peaks
     b, _, h, w = scores.shape
     ys = torch.arange(h, dtype=reg.dtype, device=reg.device).view(1, h, 1).expand(b, h, w)
     xs = torch.arange(w, dtype=reg.dtype, device=reg.device).view(1, 1, w).expand(b, h, w)
@@ -117,7 +138,8 @@ class GarmentDetector:
 
     def __init__(self, net: GarmentNet, categories: list[str], input_size: tuple[int, int],
                  version: str, device: str = "auto", conf: float = 0.3, iou: float = 0.6,
-                 batch: int = 4, backend: str = "auto", weights_id: str = "") -> None:
+                 batch: int = 4, backend: str = "auto", weights_id: str = "",
+                 start_score: float = START_SCORE) -> None:
         if backend not in ("auto", "torch", "onnxruntime"):
             raise ValueError(f"backend must be auto, torch or onnxruntime, got {backend!r}")
         self.device = pick_device(device)
@@ -131,6 +153,7 @@ class GarmentDetector:
         self.version = version
         self.conf, self.iou, self.batch = conf, iou, batch
         self.weights_id = weights_id
+        self.start_score = start_score
         # On the CPU, onnxruntime runs this network about 3x faster than eager torch
         # (measured in `video2shop bench`); CUDA runs torch in half precision.
         self.backend = "torch"
@@ -166,12 +189,14 @@ class GarmentDetector:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=False)
             categories = list(blob["categories"])
-            net = GarmentNet(len(categories), width=blob.get("width", 64), pretrained=False)
+            net = GarmentNet(len(categories), width=blob.get("width", 64), pretrained=False,
+                             objectness=bool(blob.get("objectness", False)))
             net.load_state_dict(blob["state_dict"])
         except Exception as exc:  # a corrupt file of any kind
             raise DetectorError(f"cannot load the garment detector from {path}: {exc}. "
                                 "Re-train it or restore the file from the repository") from None
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        kw.setdefault("start_score", float(blob.get("start_score", START_SCORE)))
         return cls(net, categories, tuple(blob["input_size"]), blob.get("version", "?"),
                    device=device, weights_id=digest, **kw)
 
@@ -198,7 +223,8 @@ class GarmentDetector:
 
 
 def save_weights(path: str | Path, net: GarmentNet, categories: list[str],
-                 input_size: tuple[int, int], version: str, extra: dict[str, Any]) -> None:
+                 input_size: tuple[int, int], version: str, extra: dict[str, Any],
+                 start_score: float = START_SCORE) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # half precision halves the file; loading converts back (the numbers it loses are far
@@ -206,7 +232,9 @@ def save_weights(path: str | Path, net: GarmentNet, categories: list[str],
     state = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu())
              for k, v in net.state_dict().items()}
     blob = {"state_dict": state, "categories": categories, "input_size": list(input_size),
-            "version": version, "width": net.lat8.out_channels, "extra": json.dumps(extra)}
+            "version": version, "width": net.lat8.out_channels, "objectness": net.objectness,
+            "start_score": start_score,
+            "extra": json.dumps(extra)}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)

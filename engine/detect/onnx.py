@@ -3,7 +3,8 @@
 Accepted outputs: (batch, boxes, 4 + classes) or, as Ultralytics exports them,
 (batch, 4 + classes, boxes); each row cx, cy, w, h in input pixels, then per-class scores.
 Class names come from the model's metadata (``names``, as a JSON list or Ultralytics' dict),
-else ``class_0``... Input scaling comes from the metadata key ``normalize``: ``unit`` (x / 255,
+else ``class_0``...; ``start_score``, when there, is the score from which a detection starts a
+trajectory. Input scaling comes from the metadata key ``normalize``: ``unit`` (x / 255,
 the YOLO default) or ``lite`` ((x - 127) / 128, our garment detector).
 """
 
@@ -56,6 +57,10 @@ class OnnxDetector:
         self.categories = _names(meta.get("names"))
         self.normalize = meta.get("normalize", "unit")
         self.version = meta.get("version", path.stem)
+        try:
+            self.start_score: float | None = float(meta["start_score"])
+        except (KeyError, ValueError):
+            self.start_score = None
         self.conf, self.iou = conf, iou
         self.batch = self.static_batch or batch
         self.path = path
@@ -117,7 +122,8 @@ def export_onnx(detector, path: str | os.PathLike[str]) -> Path:
                           dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
     proto = onnx.load(str(tmp))
     for k, v in {"names": json.dumps(detector.categories), "normalize": "lite",
-                 "version": detector.version}.items():
+                 "version": detector.version,
+                 "start_score": str(detector.start_score)}.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = k, v
     onnx.save(proto, str(tmp))

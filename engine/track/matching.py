@@ -1,4 +1,4 @@
-"""Association costs and assignment: IoU, appearance, category; Hungarian from scipy."""
+"""Association costs and assignment: IoU, appearance, category; a Hungarian assignment."""
 
 from __future__ import annotations
 

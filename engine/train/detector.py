@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,18 +128,25 @@ def _stem_batch(net: GarmentNet, imgs, targets) -> list[Sample]:
     return [Sample(s8[i].clone(), b, c) for i, (b, c) in enumerate(targets)]
 
 
-def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, batch: int = 16,
-                   seed: int = 0, frame_step: int = 2, lr: float = 2e-3, recolored: int = 1,
+def train_detector(data: str | Path | Sequence[str | Path], out: str | Path,
+                   iterations: int = 1500, batch: int = 16, seed: int = 0, frame_step: int = 2,
+                   lr: float = 2e-3, recolored: int = 1, objectness: bool = True,
                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train on the train splits of one or more benchmark directories (more directories made
+    with different seeds mean more different garments, which is what the detector needs to
+    find garments it has never seen)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     categories = list(CATEGORIES)
-    net = GarmentNet(len(categories))
+    net = GarmentNet(len(categories), objectness=objectness)
     t0 = time.monotonic()
-    log(f"caching stride-8 features of {data} (train split, every {frame_step} frames)")
-    samples = collect(net, data, "train", frame_step, categories, log, recolored, seed)
+    dirs = [data] if isinstance(data, (str, Path)) else list(data)
+    samples: list[Sample] = []
+    for i, d in enumerate(dirs):
+        log(f"caching stride-8 features of {d} (train split, every {frame_step} frames)")
+        samples += collect(net, d, "train", frame_step, categories, log, recolored, seed + i)
     if not samples:
-        raise ValueError(f"{data}: the train split has no frames")
+        raise ValueError(f"{', '.join(map(str, dirs))}: the train split has no frames")
     h, w = samples[0].s8.shape[-2:]
     targets = [make_targets(s.boxes, s.classes, len(categories), (h, w)) for s in samples]
     for p in net.backbone._conv_stem.parameters():
@@ -179,7 +186,9 @@ def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, ba
             reg[fl] = r
         x = x * float(rng.uniform(0.9, 1.1))  # a little photometric jitter, in feature space
         hm_logit, reg_pred = net.from_stem(x)
-        l_hm = focal_loss(hm_logit, hm)
+        l_hm = focal_loss(hm_logit[:, :len(categories)], hm)
+        if objectness:  # "a garment's centre": the peak of any class
+            l_hm = l_hm + focal_loss(hm_logit[:, len(categories):], hm.amax(1, keepdim=True))
         m = mask.unsqueeze(1)
         n = m.sum().clamp(min=1)
         l_off = (F.l1_loss(reg_pred[:, :2], reg[:, :2], reduction="none") * m).sum() / n
@@ -193,13 +202,13 @@ def train_detector(data: str | Path, out: str | Path, iterations: int = 1500, ba
         losses.append(float(loss.detach()))
         if it % 50 == 0 or it == iterations - 1:
             rate = (it + 1) / (time.monotonic() - t1)
-            log(f"  iter {it:5d}  loss {np.mean(losses[-50:]):.3f}  (hm {float(l_hm):.3f} "
-                f"off {float(l_off):.3f} wh {float(l_wh):.3f})  {rate:.2f} it/s")
+            log(f"  iter {it:5d}  loss {np.mean(losses[-50:]):.3f}  (hm {float(l_hm.detach()):.3f} "
+                f"off {float(l_off.detach()):.3f} wh {float(l_wh.detach()):.3f})  {rate:.2f} it/s")
     net.eval()
-    version = f"garment-{time.strftime('%Y%m%d')}-s{seed}"
-    info = {"data": str(data), "iterations": iterations, "batch": batch, "seed": seed,
+    version = f"garment-{time.strftime('%Y%m%d-%H%M')}-s{seed}"
+    info = {"data": [str(d) for d in dirs], "iterations": iterations, "batch": batch, "seed": seed,
             "frame_step": frame_step, "frames": len(samples), "lr": lr,
-            "recolored": recolored,
+            "recolored": recolored, "objectness": objectness,
             "final_loss": float(np.mean(losses[-50:])),
             "seconds": round(time.monotonic() - t0, 1)}
     save_weights(out, net, categories, INPUT_SIZE, version, info)

@@ -38,6 +38,9 @@ class FlakyDetector:
         self.name, self.version = self.inner.name, self.inner.version
         self.failures = failures
 
+    def __getattr__(self, name):  # the rest (start_score, weights_id...) as the real one's
+        return getattr(self.inner, name)
+
     def detect(self, frames):
         if self.failures > 0:
             self.failures -= 1

@@ -39,6 +39,8 @@ def test_onnx_export_gives_the_same_boxes(torch_detector, frames, tmp_path):
     path = export_onnx(torch_detector, tmp_path / "garment.onnx")
     onnx_det = create_detector(f"onnx:{path}")
     assert isinstance(onnx_det, OnnxDetector) and onnx_det.categories == torch_detector.categories
+    # the score that starts a trajectory travels in the export's metadata
+    assert onnx_det.start_score == torch_detector.start_score == 0.5
     a, b = torch_detector.detect(frames), onnx_det.detect(frames)
     for da, db in zip(a, b, strict=True):
         assert len(da) == len(db)
@@ -90,3 +92,51 @@ def test_the_pipeline_tracks_garments_on_an_unseen_clip(full_size_clip, monkeypa
         assert (np.diff(frames) == 1).all()  # a box on every frame of the track
         assert t.category
     assert torch.get_num_threads() >= 1
+
+
+def test_a_short_training_run_lowers_the_loss_and_saves_a_loadable_detector(tiny_benchmark,
+                                                                            tmp_path):
+    from engine.train.detector import train_detector
+
+    data, _ = tiny_benchmark
+    out = tmp_path / "det.pt"
+    # two directories (here the same one twice) are read as one training set
+    result = train_detector([data, data], out, iterations=40, batch=4, frame_step=8,
+                            lr=3e-3, log=lambda _: None)
+    losses = result["losses"]
+    assert np.mean(losses[-8:]) < 0.7 * np.mean(losses[:8])
+    det = GarmentDetector.load(out, device="cpu", backend="torch", conf=0.0)
+    assert det.net.objectness
+    clip = load_split(data, "all")[0]
+    frame = next(f for _, f in iter_frames(clip.video))
+    rows, _ = det.raw([frame])
+    classes = rows[0][:, 4:]
+    # the objectness decode gives each grid cell at most one class score (its best class)
+    assert ((classes > 0).sum(1) <= 1).all()
+    assert len(det.detect([frame])[0]) > 0
+
+
+def test_weights_from_before_the_objectness_channel_still_load(tmp_path):
+    from engine.detect.garment import GarmentNet, save_weights
+
+    net = GarmentNet(3, width=16, pretrained=False, objectness=False)
+    save_weights(tmp_path / "old.pt", net, ["a", "b", "c"], (128, 96), "old", {})
+    blob = torch.load(tmp_path / "old.pt", weights_only=False)
+    del blob["objectness"]  # as files saved before the key existed
+    torch.save(blob, tmp_path / "old.pt")
+    det = GarmentDetector.load(tmp_path / "old.pt", device="cpu", backend="torch", conf=0.0)
+    assert not det.net.objectness
+    rows, _ = det.raw([np.zeros((96, 128, 3), np.uint8)])
+    assert rows.shape[-1] == 4 + 3
+
+
+def test_the_tracker_starts_trajectories_at_the_detectors_own_score(torch_detector):
+    from types import SimpleNamespace
+
+    from engine.detect.base import tracker_settings
+
+    assert tracker_settings(torch_detector) == {"high_score": 0.5}
+    assert tracker_settings(torch_detector, {"high_score": 0.4, "min_hits": 3}) == {
+        "high_score": 0.4, "min_hits": 3}
+    # a detector without one (person-layout, a user's ONNX model) keeps the tracker's default
+    assert tracker_settings(SimpleNamespace(name="x"), None) == {}

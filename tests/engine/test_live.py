@@ -271,6 +271,9 @@ class FaultyDetector:
         self.inner, self.name, self.version = inner, inner.name, inner.version
         self.calls, self.fail_on = 0, fail_on
 
+    def __getattr__(self, name):  # the rest (start_score, weights_id...) as the real one's
+        return getattr(self.inner, name)
+
     def detect(self, frames):
         self.calls += 1
         if self.calls == self.fail_on:
