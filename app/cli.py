@@ -608,7 +608,28 @@ def run_player(args: argparse.Namespace) -> int:
         QTimer.singleShot(0, open_catalog_once)
     if opened and (args.kiosk or args.loop):
         QTimer.singleShot(0, controller.play)
+    _close_on_signals(window)
     return app.exec()
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl+C in the terminal, or SIGTERM from a service manager stopping a booth, closes the
+    window as its close button does: settings saved, the engine thread stopped, the video
+    released. Python runs signal handlers only between bytecodes, so a timer wakes it while
+    Qt's event loop waits."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(signum, _frame) -> None:
+        print(f"video2shop: {signal.Signals(signum).name}, closing", file=sys.stderr)
+        window.close()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
 
 
 def _wait_for(app, done, seconds: float) -> bool:

@@ -90,6 +90,7 @@ class PlayerController(QObject):
         self.sync_stats = {"matched": 0, "estimated": 0, "rejected": 0}
         self.catalog = None  # engine.catalog.retrieval.Catalog once loaded
         self.catalog_path = ""
+        self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
@@ -178,11 +179,16 @@ class PlayerController(QObject):
     def open_catalog(self, path: str) -> None:
         """Loads a catalogue in the background; the current one stays until the new one is
         ready (or stays for good if it fails)."""
+        if self._closed:
+            return
         self.catalog_path = path
         self.show_status(f"Opening the catalogue {path}…")
         self.catalog_loader.load(path)
 
     def _on_catalog_loaded(self, catalog, summary: str) -> None:
+        if self._closed:  # loaded while the player was closing
+            catalog.close()
+            return
         old, self.catalog = self.catalog, catalog
         if self.engine is not None:
             self.engine.set_catalog(catalog)  # the engine closes the old one when it is free
@@ -838,6 +844,7 @@ class PlayerController(QObject):
         self.window.set_recent_files([])
 
     def shutdown(self) -> None:
+        self._closed = True
         self.settings.geometry = self.window.saveGeometry()
         self.settings.sync()
         self._close_video()

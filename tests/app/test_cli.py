@@ -183,3 +183,33 @@ def test_a_click_on_the_demo_shows_the_worn_product(tmp_path):
     assert card["frame"] == 617 and card["track"] is not None
     assert card["product"] == "p00072", card
     assert cv2.imread(str(tmp_path / "card.png")) is not None
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_closes_the_player_cleanly(tmp_path, sig):
+    """A booth's service manager stops it with SIGTERM, a terminal with Ctrl+C: the player
+    closes as from its close button (settings written, engine thread stopped), exit code 0."""
+    import signal
+    import time
+
+    settings = tmp_path / "settings.ini"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VIDEO2SHOP_SETTINGS": str(settings),
+           "VIDEO2SHOP_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--no-vlc"], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the engine has started once its analysis cache exists
+        end = time.monotonic() + 90
+        while not (tmp_path / "cache" / "analysis.sqlite").exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < end, "the engine never started"
+            time.sleep(0.2)
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"{sig}, closing" in err
+    assert "Destroyed while thread" not in err
+    assert "geometry" in settings.read_text()  # shutdown saved the window
