@@ -202,8 +202,8 @@ def train_detector(data: str | Path | Sequence[str | Path], out: str | Path,
         losses.append(float(loss.detach()))
         if it % 50 == 0 or it == iterations - 1:
             rate = (it + 1) / (time.monotonic() - t1)
-            log(f"  iter {it:5d}  loss {np.mean(losses[-50:]):.3f}  (hm {float(l_hm.detach()):.3f} "
-                f"off {float(l_off.detach()):.3f} wh {float(l_wh.detach()):.3f})  {rate:.2f} it/s")
+            log(f"  iter {it:5d}  loss {np.mean(losses[-50:]):.3f}  (hm {l_hm.item():.3f} "
+                f"off {l_off.item():.3f} wh {l_wh.item():.3f})  {rate:.2f} it/s")
     net.eval()
     version = f"garment-{time.strftime('%Y%m%d-%H%M')}-s{seed}"
     info = {"data": [str(d) for d in dirs], "iterations": iterations, "batch": batch, "seed": seed,

@@ -35,10 +35,9 @@ class FlakyDetector:
         from engine.detect import create_detector
 
         self.inner = create_detector("garment", device="cpu")
-        self.name, self.version = self.inner.name, self.inner.version
         self.failures = failures
 
-    def __getattr__(self, name):  # the rest (start_score, weights_id...) as the real one's
+    def __getattr__(self, name):  # name, version, start_score... as the real one's
         return getattr(self.inner, name)
 
     def detect(self, frames):

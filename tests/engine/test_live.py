@@ -268,10 +268,10 @@ class FaultyDetector:
     """The real detector with a fault injected: its ``fail_on``-th call raises."""
 
     def __init__(self, inner, fail_on: int = 2) -> None:
-        self.inner, self.name, self.version = inner, inner.name, inner.version
+        self.inner = inner
         self.calls, self.fail_on = 0, fail_on
 
-    def __getattr__(self, name):  # the rest (start_score, weights_id...) as the real one's
+    def __getattr__(self, name):  # name, version, start_score... as the real one's
         return getattr(self.inner, name)
 
     def detect(self, frames):
