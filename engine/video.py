@@ -50,17 +50,25 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         raise VideoError(f"Cannot read {p.name}: permission denied")
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
     try:
-        if not cap.isOpened():
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if cap.isOpened() else 0
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if cap.isOpened() else 0
+        if width <= 0 or height <= 0:
             if _has_audio_only(p):
                 raise VideoError(f"{p.name} has no video stream (audio only): nothing to show")
             raise VideoError(
                 f"{p.name} is not a video that can be played: the file is corrupt or not a "
                 "video format (try re-encoding it with ffmpeg)"
             )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width <= 0 or height <= 0:
-            raise VideoError(f"{p.name} has no video stream (audio only?): nothing to show")
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if count <= 0:
+            # No container says how many frames there are: a raw elementary stream (.h264,
+            # .h263) or bytes that only look like one (ffmpeg guesses a raw H.263 stream in
+            # about one random file in 150). Frame-exact seeking needs a frame count.
+            raise VideoError(
+                f"{p.name} is not a video that can be played here: it has no container that "
+                "says how many frames it holds (a raw stream or a corrupt file). If it is a "
+                f"video, put it in one: ffmpeg -i {p.name} -c copy {p.stem}-fixed.mp4"
+            )
         ok, frame = cap.read()
         if not ok or frame is None:
             raise VideoError(
@@ -71,7 +79,6 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         fps = float(cap.get(cv2.CAP_PROP_FPS))
         if not np.isfinite(fps) or fps <= 0 or fps > 1000:
             fps = 25.0
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
         codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
     finally:

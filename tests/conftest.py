@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -77,7 +78,14 @@ def bad_files(clips_dir, marker_clip) -> dict[str, Path]:
     files["empty"] = d / "empty.mp4"
     files["empty"].write_bytes(b"")
     files["random"] = d / "random.mp4"
-    files["random"].write_bytes(os.urandom(200_000))
+    # fixed bytes: os.urandom made this test flaky, since ffmpeg takes about one random file in
+    # 150 for a raw H.263 stream
+    files["random"].write_bytes(np.random.default_rng(0).bytes(200_000))
+    # random bytes that ffmpeg does take for a raw H.263 stream, 352x288, one decodable frame
+    files["lookalike"] = d / "lookalike.mp4"
+    files["lookalike"].write_bytes(np.random.default_rng(6).bytes(200_000))
+    files["raw_stream"] = d / "clip.h264"
+    ffmpeg("-i", str(marker_clip[0]), "-c:v", "copy", "-an", "-f", "h264", str(files["raw_stream"]))
     files["text"] = d / "notes.mkv"
     files["text"].write_text("these are my notes, not a video\n" * 100)
     files["audio_only"] = d / "song.m4a.mp4"

@@ -112,7 +112,9 @@ def test_click_selects_the_garment_before_the_screenshot(marker_clip, tmp_path):
     assert np.abs(a[panel].astype(int) - b[panel].astype(int)).sum() > 0
 
 
-@pytest.mark.parametrize("name", ["missing", "empty", "random", "text", "audio_only"])
+@pytest.mark.parametrize(
+    "name", ["missing", "empty", "random", "lookalike", "raw_stream", "text", "audio_only"]
+)
 def test_a_bad_file_in_screenshot_mode_is_one_line_on_stderr(bad_files, tmp_path, name):
     r = run_cli(bad_files[name], "--screenshot", tmp_path / "x.png")
     assert r.returncode == 2

@@ -49,7 +49,9 @@ def test_stepping_and_jumping_keep_picture_and_boxes_together(make_player, marke
     assert_in_sync(window, c, oracle, 0)
 
 
-@pytest.mark.parametrize("name", ["missing", "empty", "random", "text", "audio_only"])
+@pytest.mark.parametrize(
+    "name", ["missing", "empty", "random", "lookalike", "raw_stream", "text", "audio_only"]
+)
 def test_a_bad_file_shows_a_message_and_the_next_good_file_plays(
     make_player, bad_files, marker_clip, oracle, name
 ):

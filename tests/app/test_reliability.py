@@ -1,5 +1,5 @@
 """Hostile inputs, replayed on every change: each gives a clear message or plays, never a crash,
-and the next good input works. Every file is made here for real (ffmpeg, os.urandom); the
+and the next good input works. Every file is made here for real (ffmpeg, seeded random bytes); the
 player runs with its real engine thread (detector, tracker, SQLite cache)."""
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def test_rotation_metadata_is_applied_like_a_player_would(odd_videos):
     assert (w, h) == (180, 320)
 
 
-@pytest.mark.parametrize("name", ["empty", "random", "text", "audio_only", "missing"])
+@pytest.mark.parametrize(
+    "name", ["empty", "random", "lookalike", "raw_stream", "text", "audio_only", "missing"]
+)
 def test_broken_files_say_what_is_wrong_and_the_engine_goes_on(live_player, bad_files, marker_clip,
                                                                  qtbot, name):
     window, c = live_player()

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -36,6 +37,8 @@ def test_reading_outside_the_video_is_an_index_error(marker_clip):
         ("missing", "File not found"),
         ("empty", "is empty"),
         ("random", "not a video"),
+        ("lookalike", "not a video"),
+        ("raw_stream", "no container"),
         ("text", "not a video"),
         ("audio_only", "no video stream"),
     ],
@@ -58,3 +61,15 @@ def test_a_truncated_file_is_found_out_at_open(bad_files):
 def test_fingerprint_is_stable_and_changes_with_the_content(marker_clip, bad_files, tmp_path):
     assert fingerprint(marker_clip[0]) == fingerprint(marker_clip[0])
     assert fingerprint(marker_clip[0]) != fingerprint(bad_files["truncated"])
+
+
+def test_the_lookalike_is_a_file_opencv_takes_for_a_video(bad_files):
+    """The case the frame-count check is for: OpenCV opens these random bytes as a raw H.263
+    stream and decodes a frame from them, so only the missing frame count gives them away."""
+
+    cap = cv2.VideoCapture(str(bad_files["lookalike"]), cv2.CAP_FFMPEG)
+    try:
+        assert cap.isOpened() and cap.read()[0]
+        assert cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 0
+    finally:
+        cap.release()
