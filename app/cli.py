@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also write the report as JSON (matching: and a PNG plot beside it)")
     ev.add_argument("--weights", metavar="FILE.pt",
                     help="AsymNet weights (matching; default: resources/models/asymnet.pt)")
+    ev.add_argument("--distractors", nargs="+", default=[], metavar="DIR",
+                    help="matching: add these catalogues' products to the gallery as wrong "
+                    "answers (benchmark directories made with other seeds: "
+                    "DIR/catalog/products.jsonl)")
     ev.add_argument("--detector", default="garment", metavar="NAME")
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
@@ -389,13 +393,16 @@ def run_eval(args: argparse.Namespace) -> int:
     from engine.train.data import DataError
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.distractors and args.task != "matching":
+        raise UsageError("--distractors works with --task matching only")
     try:
         if args.task == "matching":
             from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
             from engine.train.eval_matching import evaluate_matching, markdown_table, write_report
 
             matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
-            report = evaluate_matching(args.data, args.split, matcher, log=log)
+            report = evaluate_matching(args.data, args.split, matcher,
+                                       distractors=args.distractors, log=log)
             print(markdown_table(report))
             if args.out:
                 png = write_report(report, args.out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ import torch
 
 from engine.asymnet.ifn import ImageFeatureNetwork
 from engine.asymnet.model import METHODS, TrajectoryMatcher
-from engine.train.matching_data import MatchingSet, extract_features
+from engine.train.data import DataError
+from engine.train.matching_data import MatchingSet, extract_features, extract_products
 
 KS = (1, 5, 10, 20)
 
@@ -103,11 +104,31 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
 
 
 def evaluate_matching(data: str | Path, split: str, matcher: TrajectoryMatcher, *,
+                      distractors: Sequence[str | Path] = (),
                       log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    """``distractors``: catalogues whose products join the gallery as wrong answers (a shop
+    has far more products than a drama shows); none may be the test catalogue itself."""
+    root = Path(data)
+    ours = root / "catalog" / "products.jsonl"
+    for d in distractors:
+        theirs = Path(d) / "catalog" / "products.jsonl"
+        if Path(d).resolve() == root.resolve() or (
+            ours.is_file() and theirs.is_file() and theirs.read_bytes() == ours.read_bytes()
+        ):
+            raise DataError(
+                f"{d} is the evaluated catalogue itself: as distractors its products would tie "
+                "with the right answers. Use a catalogue made with another seed "
+                "(docs/benchmark.md)"
+            )
     ifn = ImageFeatureNetwork()
     feats = extract_features(data, split, ifn, log=log)
+    n_own = len(feats.products)
+    for i, d in enumerate(distractors):
+        feats.products += extract_products(d, ifn, prefix=f"distractor{i}:", log=log)
     report = evaluate_features(feats, matcher)
-    report |= {"data": str(data), "split": split, "model_version": matcher.version}
+    report |= {"data": str(data), "split": split, "model_version": matcher.version,
+               "distractors": [str(d) for d in distractors],
+               "gallery_distractors": len(feats.products) - n_own}
     return report
 
 
@@ -116,7 +137,10 @@ def markdown_table(report: dict[str, Any]) -> str:
     categories in columns)."""
     methods = report["methods"]
     lines = [f"Exact matching on {report.get('data', '')} ({report.get('split', '')}): "
-             f"{report['queries']} trajectories against {report['gallery']} products", "",
+             f"{report['queries']} trajectories against {report['gallery']} products"
+             + (f" ({report['gallery_distractors']} of them distractors from "
+                f"{', '.join(report['distractors'])})" if report.get("gallery_distractors")
+                else ""), "",
              "| method | top-1 | top-5 | top-10 | top-20 |", "|---|---|---|---|---|"]
     for m, r in methods.items():
         o = r["overall"]

@@ -109,28 +109,9 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
             cache.unlink(missing_ok=True)
     t0 = time.monotonic()
     products = read_products(root)
-    out = MatchingSet()
+    out = MatchingSet(products=_shop_features(root, products, ifn, with_flips, prefix))
     known = {p["id"] for p in products}
-    views, owners = [], []
-    for p in products:
-        rels = p.get("images") or [p["image"]]
-        for rel in rels:
-            img = cv2.imread(str(root / "catalog" / rel), cv2.IMREAD_COLOR)
-            if img is None:
-                raise DataError(f"shop image {root / 'catalog' / rel} is missing or unreadable")
-            views.append(shop_view(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
-        owners.append(len(rels))
-    pooled = ifn.pooled(views).half()
-    flipped = ifn.pooled([v[:, ::-1].copy() for v in views]).half() if with_flips else None
-    del views
-    start = 0
-    for p, n in zip(products, owners, strict=True):
-        out.products.append(ProductFeatures(
-            prefix + p["id"], p["category"], prefix + str(p.get("family", p["id"])),
-            pooled[start:start + n].clone(),
-            flipped[start:start + n].clone() if flipped is not None else None))
-        start += n
-    log(f"  shop images: {start} of {len(products)} products")
+    log(f"  shop images: {sum(len(p.pooled) for p in out.products)} of {len(products)} products")
     for clip in clips:
         tracks = [t for t in clip.truth.tracks if t.product_id in known and len(t.boxes)]
         for t, tc in zip(tracks, track_crops(clip.video, tracks, frames_per_track),
@@ -149,6 +130,54 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
         torch.save(_to_payload(out), tmp)
         tmp.replace(cache)
     return _attach_quality(out, clips, prefix)
+
+
+def _shop_features(root: Path, products: list[dict], ifn: ImageFeatureNetwork, with_flips: bool,
+                   prefix: str) -> list[ProductFeatures]:
+    views, owners = [], []
+    for p in products:
+        rels = p.get("images") or [p["image"]]
+        for rel in rels:
+            img = cv2.imread(str(root / "catalog" / rel), cv2.IMREAD_COLOR)
+            if img is None:
+                raise DataError(f"shop image {root / 'catalog' / rel} is missing or unreadable")
+            views.append(shop_view(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+        owners.append(len(rels))
+    pooled = ifn.pooled(views).half()
+    flipped = ifn.pooled([v[:, ::-1].copy() for v in views]).half() if with_flips else None
+    del views
+    out, start = [], 0
+    for p, n in zip(products, owners, strict=True):
+        out.append(ProductFeatures(
+            prefix + p["id"], p["category"], prefix + str(p.get("family", p["id"])),
+            pooled[start:start + n].clone(),
+            flipped[start:start + n].clone() if flipped is not None else None))
+        start += n
+    return out
+
+
+def extract_products(data: str | Path, ifn: ImageFeatureNetwork, *, prefix: str = "",
+                     use_cache: bool = True, log: Callable[[str], None] = lambda m: None
+                     ) -> list[ProductFeatures]:
+    """SPP vectors of a catalogue's shop images alone (``DIR/catalog/products.jsonl``; no clips
+    needed): the distractors that grow an evaluation's gallery."""
+    root = Path(data)
+    products = read_products(root)
+    cache = cache_dir() / "asymnet-features" / f"{_key(root, 'products', 0, False, prefix)}.pt"
+    if use_cache and cache.is_file():
+        try:
+            return [ProductFeatures(**p) for p in torch.load(cache, weights_only=False)]
+        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    out = _shop_features(root, products, ifn, False, prefix)
+    log(f"features of {root}: {len(out)} products in {time.monotonic() - t0:.0f} s")
+    if use_cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save([p.__dict__ for p in out], tmp)
+        tmp.replace(cache)
+    return out
 
 
 def _attach_quality(out: MatchingSet, clips, prefix: str) -> MatchingSet:

@@ -154,3 +154,41 @@ def test_train_and_eval_commands(tiny_benchmark, tmp_path, monkeypatch, capsys):
     assert main(["eval", "--data", str(data), "--task", "matching",
                  "--weights", str(tmp_path / "missing.pt")]) == 2
     assert "train asymnet" in capsys.readouterr().err
+
+
+def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, tmp_path,
+                                                               monkeypatch, capsys):
+    """Products of another seed's catalogue join the gallery as wrong answers: every method's
+    top-K can only fall, and the report says how many there were."""
+    from engine.synth.generate import generate
+    from engine.train.eval_matching import evaluate_matching
+
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    other = tmp_path / "other"
+    card = generate(other, "hard", seed=12, clips=1, products=40, seconds=4, width=320,
+                    height=180, workers=1, progress=False)
+    matcher = TrajectoryMatcher(device="cpu")
+    plain = evaluate_matching(data, "all", matcher)
+    grown = evaluate_matching(data, "all", matcher, distractors=[other])
+    assert grown["gallery_distractors"] == card["counts"]["products"] == 40
+    assert grown["gallery"] == plain["gallery"] + 40
+    assert grown["queries"] == plain["queries"]
+    for m, r in plain["methods"].items():
+        for k in KS:
+            assert grown["methods"][m]["overall"][f"top{k}"] <= r["overall"][f"top{k}"]
+    assert "40 of them distractors" in markdown_table(grown)
+
+    out = tmp_path / "m.json"
+    assert main(["eval", "--data", str(data), "--split", "all", "--task", "matching",
+                 "--device", "cpu", "--distractors", str(other), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["gallery_distractors"] == 40
+    capsys.readouterr()
+    assert main(["eval", "--data", str(data), "--task", "matching", "--device", "cpu",
+                 "--distractors", str(data)]) == 2
+    assert "evaluated catalogue itself" in capsys.readouterr().err
+    assert main(["eval", "--data", str(data), "--task", "matching", "--device", "cpu",
+                 "--distractors", str(tmp_path / "nowhere")]) == 2
+    assert "products.jsonl" in capsys.readouterr().err
+    assert main(["eval", "--data", str(data), "--distractors", str(other)]) == 2
+    assert "--task matching" in capsys.readouterr().err
