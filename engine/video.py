@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -61,14 +62,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             )
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if count <= 0:
-            # No container says how many frames there are: a raw elementary stream (.h264,
-            # .h263) or bytes that only look like one (ffmpeg guesses a raw H.263 stream in
-            # about one random file in 150). Frame-exact seeking needs a frame count.
-            raise VideoError(
-                f"{p.name} is not a video that can be played here: it has no container that "
-                "says how many frames it holds (a raw stream or a corrupt file). If it is a "
-                f"video, put it in one: ffmpeg -i {p.name} -c copy {p.stem}-fixed.mp4"
-            )
+            raise VideoError(_no_frame_count_message(p))
         ok, frame = cap.read()
         if not ok or frame is None:
             raise VideoError(
@@ -88,30 +82,63 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     )
 
 
-def _has_audio_only(path: Path) -> bool:
-    """Asks ffprobe, when installed, whether the file holds audio and no video: only to pick
-    the right message after OpenCV refused the file."""
+# ffmpeg's demuxers for bare elementary streams: no container, so no duration and no index
+_RAW_STREAM_FORMATS = {
+    "h261", "h263", "h264", "hevc", "vvc", "m4v", "mpegvideo", "cavsvideo", "avs2", "avs3",
+    "vc1", "dirac", "obu", "rawvideo", "mjpeg",
+}
+
+
+def _no_frame_count_message(p: Path) -> str:
+    """Why a file OpenCV opened gives no frame count, and the ffmpeg command that fixes it.
+
+    Frame-exact seeks need the count: in such a file OpenCV seeks land on the wrong frame or
+    fail. Two kinds, told apart by ffprobe's format name: a raw elementary stream (``.h264``,
+    or random bytes ffmpeg takes for raw H.263: about one file in 150), and a container written
+    as a stream (a WebM recorded by a browser, ``ffmpeg ... -f webm -``) that never got its
+    duration and index. Remuxing writes both; a raw stream is re-encoded instead, since it has
+    no timestamps to copy (``-c copy`` to MP4 drops B-frames).
+    """
+    fmt = _ffprobe(p, "format=format_name")
+    raw = sorted(set(",".join(fmt).split(",")) & _RAW_STREAM_FORMATS) if fmt else []
+    if raw or (fmt is None and p.suffix.lower() not in (".webm", ".mkv")):
+        fixed = p.with_name(f"{p.stem}-fixed.mp4")
+        what = f"a raw {raw[0].upper()} stream" if raw else "a raw stream or not a video"
+        return (
+            f"{p.name} is {what}: no container says how many frames it holds, so the player "
+            "cannot step through it. If it is a video, re-encode it into one (a raw stream has "
+            "no timestamps, so copying it would lose frames): "
+            f"ffmpeg -i {shlex.quote(str(p))} -c:v libx264 -crf 18 {shlex.quote(str(fixed))}"
+        )
+    fixed = p.with_name(f"{p.stem}-fixed.mkv")
+    return (
+        f"{p.name} does not say how long it is (it was written as a stream, as browsers record "
+        "WebM), so its frames cannot be reached exactly. Rewrite its index, which keeps the "
+        f"video as it is: ffmpeg -i {shlex.quote(str(p))} -c copy {shlex.quote(str(fixed))}"
+    )
+
+
+def _ffprobe(path: Path, entries: str) -> list[str] | None:
+    """ffprobe's answer for ``entries`` (one value a line), or None without ffprobe."""
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
-        return False
+        return None
     try:
         out = subprocess.run(
-            [
-                ffprobe,
-                "-v",
-                "error",
-                "-show_entries",
-                "stream=codec_type",
-                "-of",
-                "csv=p=0",
-                str(path),
-            ],
+            [ffprobe, "-v", "error", "-show_entries", entries, "-of", "csv=p=0", str(path)],
             capture_output=True,
             text=True,
             timeout=10,
-        ).stdout.split()
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return False
+        return None
+    return out.split()
+
+
+def _has_audio_only(path: Path) -> bool:
+    """Asks ffprobe, when installed, whether the file holds audio and no video: only to pick
+    the right message after OpenCV refused the file."""
+    out = _ffprobe(path, "stream=codec_type") or []
     return "audio" in out and "video" not in out
 
 

@@ -86,6 +86,11 @@ def bad_files(clips_dir, marker_clip) -> dict[str, Path]:
     files["lookalike"].write_bytes(np.random.default_rng(6).bytes(200_000))
     files["raw_stream"] = d / "clip.h264"
     ffmpeg("-i", str(marker_clip[0]), "-c:v", "copy", "-an", "-f", "h264", str(files["raw_stream"]))
+    # a WebM written as a stream (as browsers record): no duration, no index, no frame count
+    files["streamed_webm"] = d / "recording.webm"
+    with files["streamed_webm"].open("wb") as out:
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(marker_clip[0]), "-c:v", "libvpx",
+                        "-b:v", "1M", "-an", "-f", "webm", "-"], stdout=out, check=True)
     files["text"] = d / "notes.mkv"
     files["text"].write_text("these are my notes, not a video\n" * 100)
     files["audio_only"] = d / "song.m4a.mp4"

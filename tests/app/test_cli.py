@@ -113,7 +113,11 @@ def test_click_selects_the_garment_before_the_screenshot(marker_clip, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["missing", "empty", "random", "lookalike", "raw_stream", "text", "audio_only"]
+    "name",
+    [
+        "missing", "empty", "random", "lookalike",
+        "raw_stream", "streamed_webm", "text", "audio_only",
+    ],
 )
 def test_a_bad_file_in_screenshot_mode_is_one_line_on_stderr(bad_files, tmp_path, name):
     r = run_cli(bad_files[name], "--screenshot", tmp_path / "x.png")

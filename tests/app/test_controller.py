@@ -50,7 +50,11 @@ def test_stepping_and_jumping_keep_picture_and_boxes_together(make_player, marke
 
 
 @pytest.mark.parametrize(
-    "name", ["missing", "empty", "random", "lookalike", "raw_stream", "text", "audio_only"]
+    "name",
+    [
+        "missing", "empty", "random", "lookalike",
+        "raw_stream", "streamed_webm", "text", "audio_only",
+    ],
 )
 def test_a_bad_file_shows_a_message_and_the_next_good_file_plays(
     make_player, bad_files, marker_clip, oracle, name

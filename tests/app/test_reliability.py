@@ -76,7 +76,11 @@ def test_rotation_metadata_is_applied_like_a_player_would(odd_videos):
 
 
 @pytest.mark.parametrize(
-    "name", ["empty", "random", "lookalike", "raw_stream", "text", "audio_only", "missing"]
+    "name",
+    [
+        "empty", "random", "lookalike", "raw_stream",
+        "streamed_webm", "text", "audio_only", "missing",
+    ],
 )
 def test_broken_files_say_what_is_wrong_and_the_engine_goes_on(live_player, bad_files, marker_clip,
                                                                  qtbot, name):

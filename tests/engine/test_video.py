@@ -1,3 +1,6 @@
+import shutil
+import subprocess
+
 import cv2
 import numpy as np
 import pytest
@@ -37,8 +40,9 @@ def test_reading_outside_the_video_is_an_index_error(marker_clip):
         ("missing", "File not found"),
         ("empty", "is empty"),
         ("random", "not a video"),
-        ("lookalike", "not a video"),
-        ("raw_stream", "no container"),
+        ("lookalike", "raw H263 stream"),
+        ("raw_stream", "raw H264 stream"),
+        ("streamed_webm", "does not say how long"),
         ("text", "not a video"),
         ("audio_only", "no video stream"),
     ],
@@ -73,3 +77,24 @@ def test_the_lookalike_is_a_file_opencv_takes_for_a_video(bad_files):
         assert cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 0
     finally:
         cap.release()
+
+
+@pytest.mark.parametrize("name", ["raw_stream", "streamed_webm"])
+def test_the_command_in_the_message_makes_a_file_that_plays_frame_exactly(
+    bad_files, tmp_path, name
+):
+    """A raw .h264 and a browser-style WebM have no frame count, so OpenCV's seeks miss; the
+    message's ffmpeg command (paths quoted: a space in the folder) gives a file that works."""
+    folder = tmp_path / "my videos"
+    folder.mkdir()
+    bad = folder / bad_files[name].name
+    shutil.copy(bad_files[name], bad)
+    with pytest.raises(VideoError) as err:
+        probe(bad)
+    command = "ffmpeg -v error" + str(err.value).split(": ffmpeg", 1)[1]
+    subprocess.run(command, shell=True, check=True)
+    fixed = next(p for p in folder.iterdir() if p.stem.endswith("-fixed"))
+    assert probe(fixed).frame_count == 100
+    with VideoReader(fixed) as r:
+        for i in [0, 50, 49, 99, 13, 12, 60]:
+            assert which_frame(r.read(i), 100, 320, 180) == i
