@@ -14,6 +14,7 @@ overall, for each method on the same trained IFN:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,12 @@ import torch
 from engine.asymnet.ifn import ImageFeatureNetwork
 from engine.asymnet.model import METHODS, TrajectoryMatcher
 from engine.train.data import DataError
-from engine.train.matching_data import MatchingSet, extract_features, extract_products
+from engine.train.matching_data import (
+    MatchingSet,
+    extract_features,
+    extract_products,
+    read_products,
+)
 
 KS = (1, 5, 10, 20)
 
@@ -109,15 +115,15 @@ def evaluate_matching(data: str | Path, split: str, matcher: TrajectoryMatcher, 
     """``distractors``: catalogues whose products join the gallery as wrong answers (a shop
     has far more products than a drama shows); none may be the test catalogue itself."""
     root = Path(data)
-    ours = root / "catalog" / "products.jsonl"
+    ours = _image_digests(root) if distractors else set()
     for d in distractors:
-        theirs = Path(d) / "catalog" / "products.jsonl"
-        if Path(d).resolve() == root.resolve() or (
-            ours.is_file() and theirs.is_file() and theirs.read_bytes() == ours.read_bytes()
-        ):
+        same = Path(d).resolve() == root.resolve()
+        shared = len(ours & _image_digests(Path(d))) if not same else len(ours)
+        if shared:
             raise DataError(
-                f"{d} is the evaluated catalogue itself: as distractors its products would tie "
-                "with the right answers. Use a catalogue made with another seed "
+                f"{d} shares {shared} shop images with the evaluated catalogue (the same "
+                "directory, or a set made with the same seed): as distractors its products "
+                "would tie with the right answers. Use a catalogue made with another seed "
                 "(docs/benchmark.md)"
             )
     ifn = ImageFeatureNetwork()
@@ -130,6 +136,19 @@ def evaluate_matching(data: str | Path, split: str, matcher: TrajectoryMatcher, 
                "distractors": [str(d) for d in distractors],
                "gallery_distractors": len(feats.products) - n_own}
     return report
+
+
+def _image_digests(root: Path) -> set[str]:
+    """Hashes of a catalogue's shop image files: two catalogues that share an image would
+    share a product (the synthetic catalogue is drawn one product after another, so a set made
+    with the same seed and more products starts with the same products)."""
+    out = set()
+    for p in read_products(root):
+        for rel in p.get("images") or [p["image"]]:
+            path = root / "catalog" / rel
+            if path.is_file():
+                out.add(hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest())
+    return out
 
 
 def markdown_table(report: dict[str, Any]) -> str:

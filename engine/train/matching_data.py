@@ -163,22 +163,26 @@ def extract_products(data: str | Path, ifn: ImageFeatureNetwork, *, prefix: str 
     needed): the distractors that grow an evaluation's gallery."""
     root = Path(data)
     products = read_products(root)
-    cache = cache_dir() / "asymnet-features" / f"{_key(root, 'products', 0, False, prefix)}.pt"
+    # cached without the prefix: the same catalogue under another prefix reuses it
+    cache = cache_dir() / "asymnet-features" / f"{_key(root, 'products', 0, False, '')}.pt"
+    out = None
     if use_cache and cache.is_file():
         try:
-            return [ProductFeatures(**p) for p in torch.load(cache, weights_only=False)]
+            out = [ProductFeatures(**p) for p in torch.load(cache, weights_only=False)]
         except Exception:  # a stale or truncated cache is rebuilt, never trusted
             cache.unlink(missing_ok=True)
-    t0 = time.monotonic()
-    out = _shop_features(root, products, ifn, False, prefix)
-    log(f"features of {root}: {len(out)} products in {time.monotonic() - t0:.0f} s")
-    if use_cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        torch.save([p.__dict__ for p in out], tmp)
-        tmp.replace(cache)
+    if out is None:
+        t0 = time.monotonic()
+        out = _shop_features(root, products, ifn, False, "")
+        log(f"features of {root}: {len(out)} products in {time.monotonic() - t0:.0f} s")
+        if use_cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            torch.save([p.__dict__ for p in out], tmp)
+            tmp.replace(cache)
+    for p in out:
+        p.key, p.family = prefix + p.key, prefix + p.family
     return out
-
 
 def _attach_quality(out: MatchingSet, clips, prefix: str) -> MatchingSet:
     """Per-frame quality cues of every cached trajectory, from its ground truth boxes."""
