@@ -230,7 +230,7 @@ def test_state_survives_json_and_restores_the_same_tracks(passes, detector):
     for tid, t in before.items():
         assert after[tid].frames.tolist() == t.frames.tolist()
         assert after[tid].category == t.category
-        np.testing.assert_allclose(after[tid].boxes, t.boxes, atol=0.01)
+        np.testing.assert_array_equal(after[tid].boxes, t.boxes)  # packed bytes: exact
 
     for other in ({"segment": 2 * SEGMENT}, {"stride": 2}):
         kw = {"segment": SEGMENT, "stride": STRIDE, **other}
@@ -239,6 +239,25 @@ def test_state_survives_json_and_restores_the_same_tracks(passes, detector):
         assert not refusing.restore(state)
         assert refusing.analysed_ranges() == [] and refusing.pieces == {}
         assert not refusing.done.any() and refusing.version == version
+
+    # a damaged state (a cache written by a crash, or edited by hand) is refused, not raised
+    for damage in ({"boxes": "not base64!"}, {"columns": 5}, {"columns": 0}, {"gid": None}):
+        broken = json.loads(json.dumps(state))
+        broken["pieces"][0].update(damage)
+        refusing = LiveAnalysis(clip.video, detector, info, segment=SEGMENT, stride=STRIDE)
+        assert not refusing.restore(broken), damage
+        assert refusing.pieces == {} and not refusing.done.any()
+    del broken["pieces"][0]["boxes"]
+    assert not refusing.restore(broken)
+
+
+def test_the_saved_state_holds_boxes_as_bytes_not_json_numbers(passes):
+    """Saved after every segment: thousands of JSON numbers held the interpreter lock long
+    enough to stall the player (docstring of LiveAnalysis.state)."""
+    _, _, _, shuffled = passes[0]
+    pieces = shuffled.state()["pieces"]
+    assert pieces and all(isinstance(p["boxes"], str) for p in pieces)
+    assert sum(len(p.track.boxes) for p in shuffled.pieces.values()) > 100
 
 
 # --- the order of the work ---------------------------------------------------------------------
@@ -398,7 +417,7 @@ def test_a_second_session_restores_from_the_cache(matched, tiny_catalog, detecto
     after = {t.track_id: t for t, _ in again.tracks()}
     assert sorted(after) == sorted(before)
     for tid, t in before.items():
-        np.testing.assert_allclose(after[tid].boxes, t.boxes, atol=0.01)
+        np.testing.assert_array_equal(after[tid].boxes, t.boxes)  # packed bytes: exact
     assert sorted(again.results) == sorted(first.results)
     for tid, r in first.results.items():
         assert again.results[tid].key == r.key
