@@ -384,6 +384,7 @@ class LiveAnalysis:
         self.version += 1
         return True
 
+
 def _pack_boxes(boxes: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(boxes, dtype="<f8").tobytes()).decode("ascii")
 

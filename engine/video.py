@@ -51,8 +51,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         raise VideoError(f"Cannot read {p.name}: permission denied")
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
     try:
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if cap.isOpened() else 0
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if cap.isOpened() else 0
+        opened = cap.isOpened()
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if opened else 0
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) if opened else 0
         if width <= 0 or height <= 0:
             if _has_audio_only(p):
                 raise VideoError(f"{p.name} has no video stream (audio only): nothing to show")

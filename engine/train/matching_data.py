@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -101,11 +102,11 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
     clips = load_split(root, split)
     key = _key(root, split, frames_per_track, with_flips, prefix)
     cache = cache_dir() / "asymnet-features" / f"{key}.pt"
-    if use_cache and cache.is_file():
+    payload = _load_cache(cache) if use_cache else None
+    if payload is not None:
         try:
-            return _attach_quality(_from_payload(torch.load(cache, weights_only=False)), clips,
-                                   prefix)
-        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+            return _attach_quality(_from_payload(payload), clips, prefix)
+        except Exception:  # a stale cache is rebuilt, never trusted
             cache.unlink(missing_ok=True)
     t0 = time.monotonic()
     products = read_products(root)
@@ -125,10 +126,7 @@ def extract_features(data: str | Path, split: str, ifn: ImageFeatureNetwork, *,
     log(f"features of {root}: {len(out.tracks)} trajectories, {len(out.products)} products in "
         f"{time.monotonic() - t0:.0f} s")
     if use_cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        torch.save(_to_payload(out), tmp)
-        tmp.replace(cache)
+        _save_cache(cache, _to_payload(out))
     return _attach_quality(out, clips, prefix)
 
 
@@ -166,23 +164,40 @@ def extract_products(data: str | Path, ifn: ImageFeatureNetwork, *, prefix: str 
     # cached without the prefix: the same catalogue under another prefix reuses it
     cache = cache_dir() / "asymnet-features" / f"{_key(root, 'products', 0, False, '')}.pt"
     out = None
-    if use_cache and cache.is_file():
+    payload = _load_cache(cache) if use_cache else None
+    if payload is not None:
         try:
-            out = [ProductFeatures(**p) for p in torch.load(cache, weights_only=False)]
-        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+            out = [ProductFeatures(**p) for p in payload]
+        except Exception:  # a stale cache is rebuilt, never trusted
             cache.unlink(missing_ok=True)
     if out is None:
         t0 = time.monotonic()
         out = _shop_features(root, products, ifn, False, "")
         log(f"features of {root}: {len(out)} products in {time.monotonic() - t0:.0f} s")
         if use_cache:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            torch.save([p.__dict__ for p in out], tmp)
-            tmp.replace(cache)
+            _save_cache(cache, [p.__dict__ for p in out])
     for p in out:
         p.key, p.family = prefix + p.key, prefix + p.family
     return out
+
+
+def _load_cache(cache: Path) -> Any:
+    """A cached payload, or None: missing, or unreadable (then deleted, to be rebuilt)."""
+    if not cache.is_file():
+        return None
+    try:
+        return torch.load(cache, weights_only=False)
+    except Exception:  # a truncated cache is rebuilt, never trusted
+        cache.unlink(missing_ok=True)
+        return None
+
+
+def _save_cache(cache: Path, payload: Any) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(cache)  # atomic: a crash never leaves half a cache
+
 
 def _attach_quality(out: MatchingSet, clips, prefix: str) -> MatchingSet:
     """Per-frame quality cues of every cached trajectory, from its ground truth boxes."""
