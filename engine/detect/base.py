@@ -90,13 +90,29 @@ def _person_layout(device: str, **kw) -> Detector:
     return PersonLayoutDetector(**kw)
 
 
+def _people(device: str, **kw) -> Detector:
+    from engine.detect.people import PeopleDetector
+
+    return PeopleDetector(**kw)
+
+
+def _auto(device: str, **kw) -> Detector:
+    from engine.detect.fused import FusedDetector
+
+    return FusedDetector(_garment(device), _people(device), **kw)
+
+
+DEFAULT_DETECTOR = "auto"
+
 DETECTORS: dict[str, Callable[..., Detector]] = {
+    "auto": _auto,
     "garment": _garment,
+    "people": _people,
     "person-layout": _person_layout,
 }
 
 
-def create_detector(name: str = "garment", device: str = "auto", **kw) -> Detector:
+def create_detector(name: str = DEFAULT_DETECTOR, device: str = "auto", **kw) -> Detector:
     """``name`` is a registry name or ``onnx:PATH``."""
     if name.startswith("onnx:"):
         from engine.detect.onnx import OnnxDetector

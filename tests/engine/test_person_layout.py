@@ -35,7 +35,8 @@ def test_the_upper_body_box_covers_the_uniform_below_the_face(portrait):
 
 
 def test_unknown_detector_names_list_the_valid_ones():
-    with pytest.raises(DetectorError, match="valid: garment, person-layout, onnx:PATH"):
+    with pytest.raises(DetectorError,
+                       match="valid: auto, garment, people, person-layout, onnx:PATH"):
         create_detector("yolo")
 
 

@@ -1,0 +1,140 @@
+"""The real-footage localiser (``people``) and the default ``auto`` fusion, on real photographs
+that ship in packages (Debian's opencv-doc, matplotlib) and on the synthetic demo.
+
+Boxes below were drawn by eye on the pictures (pixels of the original files)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+import pytest
+
+from engine.categories import compatible, groups_of
+from engine.detect import create_detector
+from engine.detect.fused import FusedDetector, agreement
+from engine.geometry import iou_matrix
+from engine.types import Detections
+
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _read(path: Path) -> np.ndarray:
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make setup` (Debian's opencv-doc)")
+    img = cv2.imread(str(path))
+    assert img is not None, path
+    return img
+
+
+@pytest.fixture(scope="module")
+def people():
+    return create_detector("people")
+
+
+@pytest.fixture(scope="module")
+def auto():
+    return create_detector("auto", device="cpu")
+
+
+def _best(dets: Detections, box) -> tuple[float, str]:
+    if not len(dets):
+        return 0.0, ""
+    iou = iou_matrix(dets.xyxy, np.array([box]))[:, 0]
+    i = int(iou.argmax())
+    return float(iou[i]), str(dets.data["category"][i])
+
+
+def test_messi_shirt_and_shorts_are_found_and_his_face_is_not_boxed(people):
+    img = _read(OPENCV_DATA / "messi5.jpg")
+    det = people.detect([img])[0]
+    iou, cat = _best(det, [180, 110, 315, 245])  # the striped shirt
+    assert iou >= 0.5 and groups_of(cat) == {"upper"}
+    iou, cat = _best(det, [225, 215, 330, 290])  # the shorts
+    assert iou >= 0.3 and groups_of(cat) == {"lower"}
+    face = np.array([[258, 80, 292, 118]])  # by eye
+    covered = iou_matrix(det.xyxy, face)[:, 0]
+    assert covered.max() < 0.1
+
+
+def test_two_people_in_one_frame_one_seen_from_behind(people):
+    img = _read(OPENCV_DATA / "basketball1.png")
+    det = people.detect([img])[0]
+    upper = det.xyxy[[groups_of(c) == {"upper"} for c in det.data["category"]]]
+    centres = (upper[:, 0] + upper[:, 2]) / 2
+    assert (centres < 200).any(), "the man facing the camera (left)"
+    assert (centres > 420).any(), "the man seen from behind (right)"
+
+
+def test_portrait_cut_by_the_frame_gives_the_visible_uniform(people):
+    img = _read(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
+    det = people.detect([img])[0]
+    assert len(det) >= 1
+    iou, cat = _best(det, [40, 360, 512, 600])  # the uniform, to the bottom edge
+    assert iou >= 0.6 and groups_of(cat) == {"upper"}
+    assert all(groups_of(c) != {"lower"} for c in det.data["category"])  # no legs in view
+
+
+def test_the_localiser_finds_far_away_pedestrians(people):
+    cap = cv2.VideoCapture(str(OPENCV_DATA / "vtest.avi"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 100)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    det = people.detect([frame])[0]
+    assert len(det) >= 6  # at least three walkers, each an upper and a lower box
+    heights = det.xyxy[:, 3] - det.xyxy[:, 1]
+    assert heights.max() < 100  # nobody is near the camera
+
+
+def test_auto_picks_the_garment_detector_on_the_demo_and_the_localiser_on_real_people(auto):
+    cap = cv2.VideoCapture(str(ROOT / "resources" / "demo" / "demo.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 150)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    auto.reset()
+    assert auto.world_of(frame) == "garment"
+    auto.reset()
+    assert auto.world_of(_read(OPENCV_DATA / "messi5.jpg")) == "people"
+    det = auto.detect([_read(OPENCV_DATA / "messi5.jpg")])[0]
+    assert set(det.data["source"]) == {"people"}
+    assert all(auto.categories[c] == n for c, n in zip(det.class_id, det.data["category"],
+                                                       strict=True))
+
+
+def test_agreement_needs_overlap_and_a_category_of_one_group():
+    g = Detections(np.array([[0, 0, 10, 10], [20, 0, 30, 10]]), np.array([0.9, 0.9]),
+                   data={"category": np.array(["jacket", "dress"], dtype=object)})
+    r = Detections(np.array([[0, 0, 10, 11], [20, 0, 30, 10]]), np.array([0.9, 0.9]),
+                   data={"category": np.array(["upper-body", "lower-body"], dtype=object)})
+    assert agreement(g, r) == pytest.approx(0.5)  # the dress on a lower-body box is no match
+    assert agreement(g, r[np.array([False, False])]) == 0.0
+    assert compatible("coat", "full-length") and compatible("coat", "upper-body")
+    assert not compatible("jeans", "upper-body")
+    assert compatible("kimono", "lower-body")  # a shop's own name rules nothing out
+
+
+def test_bad_settings_are_refused_with_their_value(auto):
+    with pytest.raises(ValueError, match="agree"):
+        FusedDetector(auto.garment, auto.people, agree=0)
+    from engine.detect.people import PeopleDetector
+
+    with pytest.raises(ValueError, match="large_person"):
+        PeopleDetector(large_person=2.0)
+
+
+def test_no_gui_opencv_or_contrib_build_in_the_environment():
+    """opencv-python ships its own Qt (it aborts PySide6 offscreen); mediapipe declares
+    opencv-contrib-python, which the set-up keeps out (--no-deps)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("opencv-python", "opencv-contrib-python"):
+        with pytest.raises(PackageNotFoundError):
+            version(name)
+    assert hasattr(cv2, "HOGDescriptor")
+    assert os.environ.get("QT_QPA_PLATFORM") == "offscreen"
