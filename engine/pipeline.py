@@ -3,7 +3,8 @@
 ``analyze(path, detector)`` yields ``Progress`` values while it works and returns the
 ``Annotations`` at the end (``result = yield from analyze(...)``, or ``run_analysis`` to just
 get them). The detector runs every ``stride``-th frame, and on the first frame of every shot;
-the tracker gives a box on every frame in between.
+the tracker gives a box on every frame in between. ``max_frames`` stops after that many frames
+(an evaluation whose labels end early need not analyse the rest of a long video).
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ class StageTimes:
 
 def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int = 4,
             cut_threshold: float = 0.45, tracker_kwargs: dict | None = None,
-            times: StageTimes | None = None) -> Generator[Progress, None, Annotations]:
+            times: StageTimes | None = None, max_frames: int | None = None
+            ) -> Generator[Progress, None, Annotations]:
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
     info = probe(path)
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
@@ -64,7 +68,10 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
         while True:
             frames: list[np.ndarray] = []
             t0 = time.perf_counter()
-            for _ in range(stride * batch):
+            want_frames = stride * batch
+            if max_frames is not None:
+                want_frames = min(want_frames, max_frames - index)
+            for _ in range(want_frames):
                 ok, frame = cap.read()
                 if not ok:
                     break

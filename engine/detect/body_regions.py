@@ -36,6 +36,7 @@ class Region:
     score: float
     layer: str = ""
     person: np.ndarray | None = None  # the whole person's box, set by the localiser
+    mouth: np.ndarray | None = None   # and that person's mouth (no garment covers it)
 
 
 def skin_map(bgr: np.ndarray, face_bgr: np.ndarray | None = None) -> np.ndarray:

@@ -8,8 +8,8 @@ world's people too, but coarser. Where the world is synthetic, the two agree: th
 detector's confident boxes sit on the garments the localiser finds from the body. On real
 footage they do not (a "dress" on a face, a "hoodie" on the road). So the first frame of every
 shot is a probe that runs both and measures that agreement: the fraction of the garment
-detector's boxes whose centre lies on a body region of the same garment group
-(engine/categories.py). The shot is then analysed by the garment detector where they agree and
+detector's boxes on the localiser's people that overlap a body region of the same garment
+group (engine/categories.py). The shot is then analysed by the garment detector where they agree and
 by the localiser where they do not. Where the localiser sees nobody (the synthetic world's far
 or blurred people), there is no evidence against the garment detector and its word stands.
 
@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from engine.categories import compatible
+from engine.geometry import iou_matrix
 from engine.types import Detections
 
 WORLDS = ("garment", "people")
@@ -41,11 +42,12 @@ def _signature(frame: np.ndarray) -> np.ndarray:
     return cv2.normalize(hist, hist).flatten()
 
 
-def agreement(garments: Detections, regions: Detections) -> float | None:
-    """The fraction of the garment detector's confident boxes whose centre lies on a body
-    region that the localiser found for a garment of the same group (a "dress" whose centre is
-    on a face, on hair, on the road or on an upper-body region is a disagreement:
-    engine/categories.py); None when the localiser found nobody (no evidence either way).
+def agreement(garments: Detections, regions: Detections, min_iou: float = 0.25
+              ) -> float | None:
+    """The fraction of the garment detector's confident boxes (those on a person the
+    localiser found) that overlap, at IoU >= ``min_iou``, a body region found for a garment of
+    the same group (a "dress" on a face, a "top" on a neck, a "hoodie" on the road is a
+    disagreement: engine/categories.py); None when the localiser found nobody.
     A garment detector that finds nothing where the localiser finds clothes scores 0."""
     if not len(regions):
         return None
@@ -66,19 +68,16 @@ def agreement(garments: Detections, regions: Detections) -> float | None:
             return None
         garments, cx, cy = garments[on], cx[on], cy[on]
         gc = [c for c, keep in zip(gc, on, strict=True) if keep]
-    hits = 0
-    for i in range(len(garments)):
-        for j, (x1, y1, x2, y2) in enumerate(regions.xyxy):
-            if x1 <= cx[i] <= x2 and y1 <= cy[i] <= y2 and compatible(gc[i], rc[j]):
-                hits += 1
-                break
+    iou = iou_matrix(garments.xyxy, regions.xyxy)
+    hits = sum(any(iou[i, j] >= min_iou and compatible(gc[i], rc[j])
+                   for j in range(len(regions))) for i in range(len(garments)))
     return hits / len(garments)
 
 
 class FusedDetector:
     name = "auto"
 
-    def __init__(self, garment, people, *, agree: float = 0.5, reprobe: int = 24,
+    def __init__(self, garment, people, *, agree: float = 0.3, reprobe: int = 24,
                  cut_distance: float = 0.35) -> None:
         if not 0.0 < agree <= 1.0:
             raise ValueError(f"agree must be in (0, 1], got {agree}")
@@ -89,7 +88,7 @@ class FusedDetector:
         self.categories = list(dict.fromkeys([*garment.categories, *people.categories]))
         self.start_score = float(getattr(garment, "start_score", None) or 0.5)
         self._people_scale = self.start_score / float(getattr(people, "start_score", 0.5))
-        self.version = (f"auto-1({garment.version}|{people.version}|a{agree}-r{reprobe})")
+        self.version = (f"auto-2({garment.version}|{people.version}|a{agree}-r{reprobe})")
         self.backend = getattr(garment, "backend", "")
         self.stage_ms = {"probe": 0.0}
         self.probes = 0

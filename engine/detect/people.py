@@ -244,14 +244,17 @@ class PeopleDetector:
                     found = regions_from_person_box(person.box, cloth, person.score, (h, w))
             elif person.source == "face":
                 found = _upper_from_face(person, cloth, (h, w))
+            mouth = (pose.xy[9] + pose.xy[10]) / 2 if pose is not None else (
+                np.array([np.nan, np.nan], np.float32))
             for r in found:
-                r.person = person.box
+                r.person, r.mouth = person.box, mouth
             out.extend(found)
             self.stage_ms["regions"] += 1000 * (time.perf_counter() - t0)
         return people, [r for r in out if r.score >= self.min_score]
 
     def detect(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
-        """``data["person_box"]`` (N, 4) is the whole person each box belongs to."""
+        """``data["person_box"]`` (N, 4) is the whole person each box belongs to,
+        ``data["mouth"]`` (N, 2) that person's mouth (NaN without landmarks)."""
         results = []
         for frame in frames_bgr:
             _, regions = self.regions(frame)
@@ -264,7 +267,9 @@ class PeopleDetector:
                 data={"category": np.array([r.category for r in regions], dtype=object),
                       "layer": np.array([r.layer for r in regions], dtype=object),
                       "person_box": np.array([r.person for r in regions],
-                                             np.float32).reshape(-1, 4)},
+                                             np.float32).reshape(-1, 4),
+                      "mouth": np.array([r.mouth for r in regions],
+                                        np.float32).reshape(-1, 2)},
             ))
         return results
 
