@@ -1,12 +1,14 @@
 """Draws the real-footage labels (resources/real/labels.json) onto their images, for review.
 
     .venv/bin/python scripts/show_real_labels.py [--data DIR] [--out DIR] [--clip-frames]
+        [--only SOURCE ...] [--scale N]
 
 One PNG per labelled still or video frame in --out (default /tmp/real_labels): persons white
 (grey when ignored, dotted halves when too small to split), upper garments red (outer layer
 orange), lower blue, full length magenta, each tagged with its person id. With --clip-frames,
 also each still's first, middle and last clip frame with the labels mapped into it (a check of
-the pan-and-zoom geometry). Small images are enlarged so that the boxes can be judged.
+the pan-and-zoom geometry). Small images are enlarged so that the boxes can be judged; vtest's
+pedestrians want --scale 2 or 3.
 """
 
 from __future__ import annotations

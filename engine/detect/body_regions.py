@@ -131,7 +131,10 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
     if torso < 12 or vis[[L_SH, R_SH]].mean() < 0.4:
         return []
     scale = max(sw, 0.45 * torso)
-    score = float(np.clip(vis[[L_SH, R_SH, L_HIP, R_HIP]].mean(), 0.3, 1.0))
+    # each garment is as sure as the landmarks it hangs from: a close-up's hips are out of
+    # view (low visibility) and say nothing against the shirt
+    score = 0.55 + 0.4 * float(np.clip(vis[[L_SH, R_SH]].mean(), 0.0, 1.0))
+    lower_score = 0.5 + 0.4 * float(np.clip(vis[[L_HIP, R_HIP, L_KN, R_KN]].mean(), 0.0, 1.0))
     out: list[Region] = []
 
     # upper: collar to just below the hips, shoulders (and arms beside the torso) across
@@ -181,7 +184,8 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
         full = np.array([min(upper[0], lower[0]), upper[1], max(upper[2], lower[2]), lower[3]])
         trimmed = trim_to_cloth(_clip(full, w, h), _colour_map(lab, cloth, c_torso))
         full = full if trimmed is None else trimmed
-        return [Region("full-length", np.asarray(full, np.float32), score)]
+        return [Region("full-length", np.asarray(full, np.float32),
+                       (score + lower_score) / 2)]
 
     if upper is not None:
         out.extend(_layers(upper, lab, cloth, score))
@@ -194,7 +198,7 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
             cat = "shorts"
         else:
             cat = "lower-body"
-        out.append(Region(cat, lower, score * 0.95))
+        out.append(Region(cat, lower, lower_score))
     return out
 
 
@@ -218,25 +222,36 @@ def _colour_map(lab: np.ndarray, cloth: np.ndarray, colour: np.ndarray | None,
 def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, score: float
             ) -> list[Region]:
     """The upper box, and the layer under it when an open outer layer shows one: the torso's
-    two sides agree and its middle differs."""
+    two sides agree and somewhere down its middle (a shirt's V, or below a tie) the colour
+    differs from them."""
     x1, y1, x2, y2 = (float(v) for v in upper)
     bw, bh = x2 - x1, y2 - y1
     if bw < 12 or bh < 12:
         return [Region("upper-body", upper, score)]
-    cy, r = y1 + 0.55 * bh, max(2.0, 0.07 * min(bw, bh))
-    left, _ = _patch_colour(lab, cloth, x1 + 0.2 * bw, cy, r)
-    mid, _ = _patch_colour(lab, np.ones_like(cloth), x1 + 0.5 * bw, cy, r)
-    right, _ = _patch_colour(lab, cloth, x1 + 0.8 * bw, cy, r)
-    sides_agree = _delta(left, right) < 14
-    if not (sides_agree and left is not None and _delta(mid, (left + right) / 2) > 28):
+    r = max(2.0, 0.06 * min(bw, bh))
+    everything = np.ones_like(cloth)
+    best, best_d = None, 0.0
+    for fy in (0.2, 0.35, 0.5, 0.65):
+        cy = y1 + fy * bh
+        left, _ = _patch_colour(lab, cloth, x1 + 0.18 * bw, cy, r)
+        right, _ = _patch_colour(lab, cloth, x1 + 0.82 * bw, cy, r)
+        if left is None or right is None or _delta(left, right) >= 16:
+            continue
+        side = (left.astype(np.float32) + right.astype(np.float32)) / 2
+        for fx in (0.42, 0.5, 0.58):
+            mid, _ = _patch_colour(lab, everything, x1 + fx * bw, cy, r)
+            d = _delta(mid, side)
+            if mid is not None and d > best_d:
+                best, best_d = mid, d
+    if best is None or best_d <= 28:
         return [Region("upper-body", upper, score)]
-    inner_map = _colour_map(lab, np.ones_like(cloth), mid, tol=20.0)
-    ix1, ix2 = int(x1 + 0.3 * bw), int(x1 + 0.7 * bw)
+    inner_map = _colour_map(lab, everything, best, tol=22.0)
+    ix1, ix2 = int(x1 + 0.25 * bw), int(x1 + 0.75 * bw)
     inner = trim_to_cloth(np.array([ix1, y1, ix2, y2], np.float32), inner_map,
-                          min_fraction=0.35)
+                          min_fraction=0.3)
     regions = [Region("jacket", upper, score, "outer")]
     if inner is not None and _area(inner) > 0.04 * bw * bh:
-        regions.append(Region("top", inner, score * 0.9, "inner"))
+        regions.append(Region("top", inner, score * 0.95, "inner"))
     return regions
 
 

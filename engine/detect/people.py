@@ -41,6 +41,7 @@ from engine.detect.mediapipe_models import PersonModels, Pose, mediapipe_version
 from engine.geometry import iou_matrix
 from engine.types import Detections
 
+MIN_FRAME = 32  # pixels: smaller frames are not searched (the models need more)
 CATEGORIES = ["upper-body", "lower-body", "full-length", "jacket", "top", "skirt", "shorts"]
 
 
@@ -109,6 +110,8 @@ class PeopleDetector:
         w = bgr.shape[1]
         scale = min(2.0, max(0.5, 128.0 / self.hog_min_height))
         scale = min(scale, 1400.0 / w)  # bound the cost on large frames
+        if w * scale < 80 or bgr.shape[0] * scale < 144:  # smaller than HOG's window: it
+            return []                                      # crashes (a 1x1 video) or finds none
         img = cv2.resize(bgr, None, fx=scale, fy=scale) if abs(scale - 1) > 0.02 else bgr
         rects, weights = self.hog.detectMultiScale(img, winStride=(8, 8), padding=(8, 8),
                                                    scale=1.06)
@@ -205,6 +208,8 @@ class PeopleDetector:
     # --- garments -------------------------------------------------------------------------
     def regions(self, bgr: np.ndarray) -> tuple[list[Person], list[Region]]:
         h, w = bgr.shape[:2]
+        if min(h, w) < MIN_FRAME:  # a thumbnail-sized video: no one to find in it
+            return [], []
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         people = self.find_people(bgr, rgb)
         t0 = time.perf_counter()

@@ -81,7 +81,8 @@ def _warp_matrix(window: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
 
 def render_frame(still: np.ndarray, window: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
     """The clip frame that shows ``window`` of ``still``, resampled to ``out_size`` (w, h).
-    Bilinear: the windows here are never larger than the frame, so nothing is shrunk."""
+    Bilinear: the set's frames are their still's size and a window never leaves the still, so
+    a window is only ever enlarged (shrinking would want an area filter)."""
     return cv2.warpAffine(still, _warp_matrix(window, out_size), out_size,
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 

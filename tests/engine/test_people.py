@@ -113,7 +113,11 @@ def test_agreement_needs_overlap_and_a_category_of_one_group():
     r = Detections(np.array([[0, 0, 10, 11], [20, 0, 30, 10]]), np.array([0.9, 0.9]),
                    data={"category": np.array(["upper-body", "lower-body"], dtype=object)})
     assert agreement(g, r) == pytest.approx(0.5)  # the dress on a lower-body box is no match
-    assert agreement(g, r[np.array([False, False])]) == 0.0
+    assert agreement(g, r[np.array([False, False])]) is None  # the localiser saw nobody
+    assert agreement(g[np.array([False, False])], r) == 0.0  # it saw clothes, g saw none
+    # only boxes on someone the localiser found count: the dress is on a person it missed
+    r.data["person_box"] = np.array([[0, 0, 12, 12], [0, 0, 12, 12]], np.float32)
+    assert agreement(g, r) == pytest.approx(1.0)
     assert compatible("coat", "full-length") and compatible("coat", "upper-body")
     assert not compatible("jeans", "upper-body")
     assert compatible("kimono", "lower-body")  # a shop's own name rules nothing out
@@ -138,3 +142,13 @@ def test_no_gui_opencv_or_contrib_build_in_the_environment():
             version(name)
     assert hasattr(cv2, "HOGDescriptor")
     assert os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 640, 3), (480, 3, 3), (40, 40, 3),
+                                   (150, 90, 3)])
+def test_frames_of_any_size_give_boxes_or_none_and_never_crash(people, shape):
+    frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+    det = people.detect([frame])[0]
+    h, w = shape[:2]
+    assert ((det.xyxy >= 0) & (det.xyxy[:, [0, 2]] <= w).all() if len(det) else True)
+    assert len(det) == 0 or (det.xyxy[:, [1, 3]] <= h).all()
