@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from engine.analysis_cache import AnalysisCache
     from engine.catalog.retrieval import Catalog
 
-STATE_VERSION = 2  # 2: boxes packed as base64 float64
+STATE_VERSION = 3  # 2: boxes as base64 float64; 3: shots' and the video's last frames detected
 
 
 @dataclass
@@ -206,8 +206,10 @@ class LiveAnalysis:
                 t0 = time.perf_counter()
                 is_cut = [run.cuts.is_cut(fr) for fr in frames]
                 times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+                # as in pipeline.analyze: a shot's last frame and the video's are detected too
                 want = [i for i in range(len(frames)) if (f + i - run.start) % self.stride == 0
-                        or is_cut[i]]
+                        or is_cut[i] or f + i == self.frame_count - 1
+                        or (i + 1 < len(frames) and is_cut[i + 1])]
                 t0 = time.perf_counter()
                 found = dict(zip(want, self.detector.detect([frames[i] for i in want]),
                                  strict=True))

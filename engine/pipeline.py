@@ -64,6 +64,7 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
     shots = [0]
     t_start = time.monotonic()
     index = 0
+    last = (info.frame_count if max_frames is None else min(info.frame_count, max_frames)) - 1
     try:
         while True:
             frames: list[np.ndarray] = []
@@ -82,8 +83,12 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
             t0 = time.perf_counter()
             is_cut = [cuts.is_cut(f) for f in frames]
             times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+            # every stride-th frame, a shot's first and last frames and the video's last: a
+            # trajectory keeps its boxes up to its last detection, so the frames after the
+            # last detection of a shot would otherwise have none
             want = [i for i in range(len(frames))
-                    if (index + i) % stride == 0 or is_cut[i] or (index + i) == 0]
+                    if (index + i) % stride == 0 or is_cut[i] or (index + i) == 0
+                    or (index + i) == last or (i + 1 < len(frames) and is_cut[i + 1])]
             t0 = time.perf_counter()
             found = dict(zip(want, detector.detect([frames[i] for i in want]), strict=True))
             times.ms["detect"] += (time.perf_counter() - t0) * 1000

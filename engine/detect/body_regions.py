@@ -188,7 +188,7 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
                        (score + lower_score) / 2)]
 
     if upper is not None:
-        out.extend(_layers(upper, lab, cloth, score))
+        out.extend(_layers(upper, lab, cloth, skin, score))
     if lower is not None:
         if cloth_between and _delta(c_between, min(c_thigh, key=lambda c: _delta(c, c_between))
                                     if any(c is not None for c in c_thigh) else None) < 16:
@@ -219,8 +219,8 @@ def _colour_map(lab: np.ndarray, cloth: np.ndarray, colour: np.ndarray | None,
     return cloth & (d < tol)
 
 
-def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, score: float
-            ) -> list[Region]:
+def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, skin: np.ndarray,
+            score: float) -> list[Region]:
     """The upper box, and the layer under it when an open outer layer shows one: the torso's
     two sides agree and somewhere down its middle (a shirt's V, or below a tie) the colour
     differs from them."""
@@ -230,7 +230,7 @@ def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, score: float
         return [Region("upper-body", upper, score)]
     r = max(2.0, 0.06 * min(bw, bh))
     everything = np.ones_like(cloth)
-    best, best_d = None, 0.0
+    best, best_d, best_side = None, 0.0, None
     for fy in (0.2, 0.35, 0.5, 0.65):
         cy = y1 + fy * bh
         left, _ = _patch_colour(lab, cloth, x1 + 0.18 * bw, cy, r)
@@ -242,11 +242,13 @@ def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, score: float
             mid, _ = _patch_colour(lab, everything, x1 + fx * bw, cy, r)
             d = _delta(mid, side)
             if mid is not None and d > best_d:
-                best, best_d = mid, d
+                best, best_d, best_side = mid, d, side
     if best is None or best_d <= 28:
         return [Region("upper-body", upper, score)]
-    inner_map = _colour_map(lab, everything, best, tol=22.0)
-    ix1, ix2 = int(x1 + 0.25 * bw), int(x1 + 0.75 * bw)
+    # the inner layer is what is not the outer one (a shirt, its tie or bow tie), minus skin
+    far = np.linalg.norm(lab.astype(np.float32) - best_side, axis=2) > 0.5 * best_d
+    inner_map = far & ~skin
+    ix1, ix2 = int(x1 + 0.2 * bw), int(x1 + 0.8 * bw)
     inner = trim_to_cloth(np.array([ix1, y1, ix2, y2], np.float32), inner_map,
                           min_fraction=0.3)
     regions = [Region("jacket", upper, score, "outer")]
@@ -270,6 +272,5 @@ def regions_from_person_box(box: np.ndarray, cloth: np.ndarray, score: float,
         if _area(raw) < 0.3 * _area(b) or _area(raw) < 30:
             continue
         trimmed = trim_to_cloth(raw, cloth, min_fraction=0.2)
-        out.append(Region(cat, raw if trimmed is None else trimmed,
-                          score * (0.9 if cat == "lower-body" else 1.0)))
+        out.append(Region(cat, raw if trimmed is None else trimmed, score))
     return out

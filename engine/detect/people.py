@@ -82,7 +82,7 @@ class PeopleDetector:
     start_score = 0.45
 
     def __init__(self, *, max_people: int = 5, face_score: float = 0.55,
-                 hog_threshold: float = 0.6, hog_min_height: int = 72,
+                 hog_threshold: float = 0.5, hog_min_height: int = 72,
                  large_person: float = 0.45, min_score: float = 0.3) -> None:
         if max_people < 0:
             raise ValueError(f"max_people must be >= 0, got {max_people}")
@@ -101,7 +101,7 @@ class PeopleDetector:
         self.hog_min_height = hog_min_height
         self.large_person = large_person
         self.min_score = min_score
-        self.version = (f"people-1-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
+        self.version = (f"people-2-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
                         f"-p{max_people}-h{hog_min_height}")
         self.stage_ms = {"people": 0.0, "pose": 0.0, "mask": 0.0, "regions": 0.0}
 
@@ -122,7 +122,7 @@ class PeopleDetector:
             # HOG's window has a margin around the person
             box = np.array([x + 0.2 * bw, y + 0.08 * bh, x + 0.8 * bw, y + 0.94 * bh],
                            np.float32) / scale
-            out.append(Person(box, float(min(0.95, 0.35 + 0.2 * s)), "hog"))
+            out.append(Person(box, float(min(0.9, 0.45 + 0.2 * s)), "hog"))
         return _nms_people(out, 0.4)
 
     def find_people(self, bgr: np.ndarray, rgb: np.ndarray) -> list[Person]:

@@ -244,7 +244,11 @@ def evaluate_real(labels_path: str | Path, detector, *, data_dir: str | Path, st
         frames = _frames_of(src, [lab for _, lab in labels],
                             raw["empty_frames"].get(name, []), still_frames)
         t1 = time.monotonic()
-        ann = run_analysis(src.video, detector, stride=stride, max_frames=frames[-1] + 1)
+        # past the last labelled frame by a few detector runs, so that its boxes lie between
+        # two detections, as they do in the player (the tracker keeps a trajectory up to its
+        # last detection: an analysis stopped right after a labelled frame would not show it)
+        ann = run_analysis(src.video, detector, stride=stride,
+                           max_frames=frames[-1] + 3 * stride + 1)
         index = ann.index()
         row: dict[str, Any] = {"garments": 0, "found": 0, "boxes": 0, "true_boxes": 0,
                                "frames": len(frames)}
