@@ -101,7 +101,9 @@ def test_reopening_a_video_shows_its_boxes_from_the_cache(live_player, clips, qt
     snapshots: list = []
     c.engine.snapshot_ready.connect(lambda gen, snap: snapshots.append((gen, snap)))
     assert c.open_video(str(videos[1]))
-    wait_until(qtbot, lambda: analysed_all(c), 20)
+    # the controller's slot and this one are queued one after the other: wait for both
+    wait_until(qtbot, lambda: analysed_all(c)
+               and any(gen == c._video_generation for gen, _ in snapshots), 20)
     # read back from SQLite: the first results for the reopened video are already complete
     first_after = next(snap for gen, snap in snapshots if gen == c._video_generation)
     assert first_after.complete
