@@ -114,18 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the benchmark directory (real: the fetched footage, default "
                     ".cache/real)")
     ev.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    ev.add_argument("--task", choices=("tracking", "matching", "end2end", "real"),
+    ev.add_argument("--task", choices=("tracking", "matching", "end2end", "real", "real-match"),
                     default="tracking",
                     help="tracking: detection and tracking; matching: trajectories (ground "
                     "truth) against the whole catalogue, per method; end2end: detected and "
                     "tracked trajectories against the catalogue, beside ground truth ones; "
-                    "real: garment boxes on real people against labels drawn by eye")
+                    "real: garment boxes on real people against labels drawn by eye; "
+                    "real-match: real garments' trajectories against a catalogue of their "
+                    "crops from another shot plus the demo catalogue")
     ev.add_argument("--labels", metavar="FILE.json", default=str(REAL_LABELS),
                     help="real: the labels (default resources/real/labels.json)")
     ev.add_argument("--out", metavar="FILE.json",
                     help="also write the report as JSON (matching: and a PNG plot beside it)")
     ev.add_argument("--weights", metavar="FILE.pt",
-                    help="AsymNet weights (matching; default: resources/models/asymnet.pt)")
+                    help="AsymNet weights (matching, end2end, real-match; default: "
+                    "resources/models/asymnet.pt)")
     ev.add_argument("--distractors", nargs="+", default=[], metavar="DIR",
                     help="matching: add these catalogues' products to the gallery as wrong "
                     "answers (benchmark directories made with other seeds: "
@@ -410,7 +413,7 @@ def run_eval(args: argparse.Namespace) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.distractors and args.task != "matching":
         raise UsageError("--distractors works with --task matching only")
-    if args.task == "real":
+    if args.task in ("real", "real-match"):
         return _eval_real(args)
     if not args.data:
         raise UsageError(f"--task {args.task} needs --data DIR (a benchmark directory: make "
@@ -461,10 +464,19 @@ def _eval_real(args: argparse.Namespace) -> int:
         raise UsageError(f"no real footage in {data}: fetch it with `.venv/bin/python "
                          f"scripts/fetch_real_footage.py --out {data}` (it needs Debian's "
                          "opencv-doc package: make setup installs it)")
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     try:
+        if args.task == "real-match":
+            from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+            from engine.train import eval_real_match
+
+            matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
+            report = eval_real_match.evaluate_real_match(
+                args.labels, _detector(args.detector, args.device), matcher, data_dir=data,
+                demo_catalog=DEMO_CATALOG, stride=args.stride, log=log)
+            return _print_report(eval_real_match.markdown_table(report), report, args.out)
         report = evaluate_real(args.labels, _detector(args.detector, args.device),
-                               data_dir=data, stride=args.stride,
-                               log=lambda m: print(m, file=sys.stderr))
+                               data_dir=data, stride=args.stride, log=log)
     except (LabelsError, RealDataError) as exc:
         raise UsageError(str(exc)) from None
     return _print_report(markdown_table(report), report, args.out)

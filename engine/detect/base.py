@@ -98,8 +98,10 @@ def _people(device: str, **kw) -> Detector:
 
 def _auto(device: str, **kw) -> Detector:
     from engine.detect.fused import FusedDetector
+    from engine.detect.world import WorldClassifier
 
-    return FusedDetector(_garment(device), _people(device), **kw)
+    return FusedDetector(_garment(device), _people(device), WorldClassifier(device=device),
+                         **kw)
 
 
 DEFAULT_DETECTOR = "auto"

@@ -257,15 +257,71 @@ def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, skin: np.ndar
     return regions
 
 
+SPLIT_MIN_HEIGHT = 120  # px: a person shorter than this is split by proportions alone
+SPLIT_MIN_DISTANCE = 14.0  # Lab units between the two garments' mean colour and texture
+
+
+def colour_split(box: np.ndarray, cloth: np.ndarray, lab: np.ndarray, *, lo: float = 0.3,
+                 hi: float = 0.95) -> float | None:
+    """Where, down a person seen without landmarks (from behind, cut by the frame), one garment
+    gives way to the next: the row, as a fraction of the box's height in [lo, hi], that splits
+    the clothed rows' colour and texture (mean L, a, b and the spread of L) into the two runs
+    that differ most for their sizes (Otsu's criterion along the body). None when the two
+    runs differ by less than SPLIT_MIN_DISTANCE (one colour head to knee: a coat, a suit)."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1 = max(0, x1), max(0, y1)
+    x2, y2 = min(cloth.shape[1], x2), min(cloth.shape[0], y2)
+    ph = y2 - y1
+    if ph < SPLIT_MIN_HEIGHT or x2 - x1 < 8:
+        return None
+    on = cloth[y1:y2, x1:x2] > 0.5
+    sub = lab[y1:y2, x1:x2].astype(np.float32)
+    n = on.sum(1).astype(np.float32)
+    rows = np.flatnonzero(n >= max(3.0, 0.1 * (x2 - x1)))
+    rows = rows[rows >= int(0.15 * ph)]  # below the head
+    if len(rows) < 20:
+        return None
+    feats = np.zeros((len(rows), 4), np.float32)
+    for i, r in enumerate(rows):
+        px = sub[r][on[r]]
+        feats[i, :3] = px.mean(0)
+        feats[i, 3] = px[:, 0].std()
+    k = max(1, len(rows) // 30)  # smooth along the body: one stripe is not a hem
+    feats = np.stack([np.convolve(np.pad(feats[:, j], k, mode="edge"), np.ones(2 * k + 1)
+                                  / (2 * k + 1), mode="valid") for j in range(4)], 1)
+    csum = np.cumsum(feats, 0)
+    total = csum[-1]
+    best, best_d, best_score = None, 0.0, 0.0
+    for i in range(5, len(rows) - 5):
+        frac = (rows[i] + 0.5) / ph
+        if not lo <= frac <= hi:
+            continue
+        m1 = csum[i - 1] / i
+        m2 = (total - csum[i - 1]) / (len(rows) - i)
+        d = float(np.linalg.norm(m1 - m2))
+        score = d * d * i * (len(rows) - i) / len(rows) ** 2
+        if score > best_score:
+            best, best_d, best_score = frac, d, score
+    return best if best is not None and best_d >= SPLIT_MIN_DISTANCE else None
+
+
 def regions_from_person_box(box: np.ndarray, cloth: np.ndarray, score: float,
-                            frame_shape: tuple[int, int]) -> list[Region]:
-    """The garments of a person too small for landmarks (a far-away pedestrian): the upper
-    and lower parts of the body by its proportions, trimmed by the mask where it holds."""
+                            frame_shape: tuple[int, int], lab: np.ndarray | None = None
+                            ) -> list[Region]:
+    """The garments of a person seen without landmarks (a far-away pedestrian, a back view):
+    the upper and lower parts of the body, split where the clothes change colour or texture
+    when the person is tall enough to tell (``colour_split``), else by the body's proportions
+    (which a person cut by the frame's edge would get wrong), trimmed by the mask where it
+    holds."""
     h, w = frame_shape
     x1, y1, x2, y2 = (float(v) for v in box)
     ph, pw = y2 - y1, x2 - x1
-    parts = [("upper-body", [x1 + 0.08 * pw, y1 + 0.17 * ph, x2 - 0.08 * pw, y1 + 0.55 * ph]),
-             ("lower-body", [x1 + 0.12 * pw, y1 + 0.5 * ph, x2 - 0.12 * pw, y1 + 0.97 * ph])]
+    split = colour_split(box, cloth, lab) if lab is not None else None
+    upper_end, lower_start = (split, split) if split is not None else (0.55, 0.5)
+    parts = [("upper-body", [x1 + 0.08 * pw, y1 + 0.17 * ph, x2 - 0.08 * pw,
+                             y1 + upper_end * ph]),
+             ("lower-body", [x1 + 0.12 * pw, y1 + lower_start * ph, x2 - 0.12 * pw,
+                             y1 + 0.97 * ph if y2 < h - 2 else y2])]
     out = []
     for cat, b in parts:
         raw = _clip(b, w, h)

@@ -246,7 +246,8 @@ class PeopleDetector:
             elif person.source in ("hog", "mask"):
                 b = person.box.astype(int)
                 if cloth[b[1]:b[3], b[0]:b[2]].mean() >= 0.12:  # HOG also fires on posts
-                    found = regions_from_person_box(person.box, cloth, person.score, (h, w))
+                    found = regions_from_person_box(person.box, cloth, person.score, (h, w),
+                                                    lab)
             elif person.source == "face":
                 found = _upper_from_face(person, cloth, (h, w))
             mouth = (pose.xy[9] + pose.xy[10]) / 2 if pose is not None else (

@@ -15,7 +15,8 @@ import pytest
 
 from engine.categories import compatible, groups_of
 from engine.detect import create_detector
-from engine.detect.fused import FusedDetector, agreement
+from engine.detect.fused import FusedDetector
+from engine.detect.world import WorldClassifier, WorldModelError
 from engine.geometry import iou_matrix
 from engine.types import Detections
 
@@ -107,25 +108,46 @@ def test_auto_picks_the_garment_detector_on_the_demo_and_the_localiser_on_real_p
                                                        strict=True))
 
 
-def test_agreement_needs_overlap_and_a_category_of_one_group():
-    g = Detections(np.array([[0, 0, 10, 10], [20, 0, 30, 10]]), np.array([0.9, 0.9]),
-                   data={"category": np.array(["jacket", "dress"], dtype=object)})
-    r = Detections(np.array([[0, 0, 10, 11], [20, 0, 30, 10]]), np.array([0.9, 0.9]),
-                   data={"category": np.array(["upper-body", "lower-body"], dtype=object)})
-    assert agreement(g, r) == pytest.approx(0.5)  # the dress on a lower-body box is no match
-    assert agreement(g, r[np.array([False, False])]) is None  # the localiser saw nobody
-    assert agreement(g[np.array([False, False])], r) == 0.0  # it saw clothes, g saw none
-    # only boxes on someone the localiser found count: the dress is on a person it missed
-    r.data["person_box"] = np.array([[0, 0, 12, 12], [0, 0, 12, 12]], np.float32)
-    assert agreement(g, r) == pytest.approx(1.0)
+def test_the_world_classifier_tells_the_renderer_from_real_pictures(auto, tiny_benchmark):
+    """Frames of synthetic seed 11 (not one it was trained on; 320x180) against real pictures
+    it never saw (the evaluation set's stills, which its training leaves out), with a margin."""
+    root, _ = tiny_benchmark
+    frames = []
+    for clip in sorted((root / "clips").glob("*.mp4")):
+        cap = cv2.VideoCapture(str(clip))
+        for i in range(0, 100, 20):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            ok, frame = cap.read()
+            if ok:
+                frames.append(frame)
+        cap.release()
+    assert len(frames) >= 10
+    synthetic = auto.world.p_synthetic(frames)
+    real = auto.world.p_synthetic([
+        _read(OPENCV_DATA / n) for n in ("messi5.jpg", "basketball1.png", "basketball2.png")]
+        + [_read(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")])
+    assert synthetic.min() > 0.7, synthetic
+    assert real.max() < 0.3, real
+
+
+def test_categories_of_one_group_are_compatible():
     assert compatible("coat", "full-length") and compatible("coat", "upper-body")
     assert not compatible("jeans", "upper-body")
     assert compatible("kimono", "lower-body")  # a shop's own name rules nothing out
 
 
+def test_a_broken_world_model_file_says_what_to_do(tmp_path):
+    bad = tmp_path / "world.json"
+    bad.write_text('{"mean": [1, 2]}')
+    with pytest.raises(WorldModelError, match=r"train_world\.py"):
+        WorldClassifier(bad)
+
+
 def test_bad_settings_are_refused_with_their_value(auto):
-    with pytest.raises(ValueError, match="agree"):
-        FusedDetector(auto.garment, auto.people, agree=0)
+    with pytest.raises(ValueError, match="threshold"):
+        FusedDetector(auto.garment, auto.people, auto.world, threshold=1.5)
+    with pytest.raises(ValueError, match="reprobe"):
+        FusedDetector(auto.garment, auto.people, auto.world, reprobe=0)
     from engine.detect.people import PeopleDetector
 
     with pytest.raises(ValueError, match="large_person"):
