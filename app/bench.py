@@ -90,10 +90,70 @@ def _detector_stages(detector, frames: int) -> dict[str, Any]:
 @bench("engine")
 def engine_bench(opts: dict[str, Any]) -> dict[str, Any]:
     """Decode ceiling and engine throughput on the demo clip, per stage, for each stride."""
+    return engine_figures(Path(opts.get("video") or DEMO_VIDEO), opts)
+
+
+REAL_CLIP_STILLS = ("messi5", "grace_hopper", "astronaut", "basketball1")
+REAL_CLIP_SIZE = (1280, 720)
+
+
+def real_clip_720(real_dir: Path, out: Path) -> Path:
+    """A 1280x720, 25 fps clip of real people for the engine figures, made once from the
+    real-footage set (scripts/fetch_real_footage.py): four of its stills in their pan and zoom
+    (3.6 s each: a footballer, two close-ups, two men indoors) and 6 s of vtest's pedestrians
+    (its frames 0-149, enlarged from 768x576; at 25 fps they walk 2.5 times as fast), one
+    after the other, so that the localiser meets close-ups, half figures and a crowd of small
+    people, with cuts between them."""
+    from engine.synth.encode import H264Writer
+    from engine.train.realdata import PanZoom, load_manifest, render_frame
+
+    manifest = json.loads((real_dir / "manifest.json").read_text())
+    key = json.dumps([REAL_CLIP_STILLS, {n: manifest["sources"][n].get("sha256")
+                                         for n in (*REAL_CLIP_STILLS, "vtest")}])
+    stamp = out.with_suffix(".json")
+    if out.is_file() and stamp.is_file() and stamp.read_text() == key:
+        return out
+    sources = load_manifest(real_dir)
+    w, h = REAL_CLIP_SIZE
+    tmp = out.with_name(out.stem + ".part.mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with H264Writer(tmp, w, h, 25.0, pix_fmt="bgr24", crf=20) as writer:
+        for name in REAL_CLIP_STILLS:
+            still = cv2.imread(str(sources[name].still), cv2.IMREAD_COLOR)
+            spec = manifest["sources"][name]["panzoom"]
+            pan = PanZoom(spec["frames"], tuple(spec["start"]), tuple(spec["end"]))
+            for window in pan.windows((still.shape[1], still.shape[0]), REAL_CLIP_SIZE):
+                writer.write(render_frame(still, window, REAL_CLIP_SIZE))
+        cap = cv2.VideoCapture(str(sources["vtest"].video))
+        for _ in range(150):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            writer.write(cv2.resize(frame, REAL_CLIP_SIZE, interpolation=cv2.INTER_LINEAR))
+        cap.release()
+    tmp.replace(out)
+    stamp.write_text(key)
+    return out
+
+
+@bench("real")
+def real_bench(opts: dict[str, Any]) -> dict[str, Any]:
+    """The engine figures on a 720-line clip of real people (``real_clip_720``)."""
+    from app.cli import REAL_DATA
+    from engine.cache import cache_dir
+
+    real_dir = Path(opts.get("real_data") or REAL_DATA)
+    if not (real_dir / "manifest.json").is_file():
+        raise ValueError(f"no real footage in {real_dir}: fetch it with `.venv/bin/python "
+                         "scripts/fetch_real_footage.py` (make setup does)")
+    video = real_clip_720(real_dir, cache_dir() / "bench" / "real720.mp4")
+    return engine_figures(video, opts)
+
+
+def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
     from engine.detect import create_detector
     from engine.pipeline import StageTimes, run_analysis
 
-    video = Path(opts.get("video") or DEMO_VIDEO)
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     n = 0
@@ -320,22 +380,33 @@ def format_table(report: dict[str, Any]) -> str:
     if report.get("models"):
         lines.append("| models | " + ", ".join(f"{k} {v}" for k, v in report["models"].items())
                      + " |")
-    e = report.get("engine")
-    if e:
-        lines.append(f"| decode_fps (OpenCV, {e['frames']} frames) | {e['decode_fps']} |")
+    for key, what in (("engine", "demo"), ("real", "real 720p")):
+        e = report.get(key)
+        if not e:
+            continue
+        lines.append(f"| {what}: decode_fps (OpenCV, {e['frames']} frames) | "
+                     f"{e['decode_fps']} |")
         for k, r in e["strides"].items():
-            lines.append(f"| engine_fps / realtime_factor, detector every {k} frames | "
+            lines.append(f"| {what}: engine_fps / realtime_factor, detector every {k} frames | "
                          f"{r['engine_fps']} / {r['realtime_factor']}x |")
             stages = ", ".join(f"{s} {v}" for s, v in r["stage_ms_per_frame"].items())
-            lines.append(f"| ms per frame (stride {k}) | {stages} |")
-        lines.append(f"| engine_fps / decode_fps | {e['engine_to_decode_ratio']} |")
+            lines.append(f"| {what}: ms per frame (stride {k}) | {stages} |")
+            inner = r.get("detector_stage_ms_per_frame")
+            if inner:
+                lines.append(f"| {what}: inside detect, ms per frame (stride {k}) | "
+                             + ", ".join(f"{s} {v}" for s, v in inner.items()) + " |")
+            if r.get("detected_frames_by"):
+                lines.append(f"| {what}: detected frames by world (probes) | "
+                             + ", ".join(f"{w} {n}" for w, n in r["detected_frames_by"].items())
+                             + f" ({r.get('probes', 0)}) |")
+        lines.append(f"| {what}: engine_fps / decode_fps | {e['engine_to_decode_ratio']} |")
         mt = e.get("matching")
         if mt:
             stages = ", ".join(f"{s} {v}" for s, v in mt["ms_per_track"].items())
-            lines.append(f"| matching, ms per trajectory ({mt['tracks']} on the clip) | "
+            lines.append(f"| {what}: matching, ms per trajectory ({mt['tracks']} on the clip) | "
                          f"{stages} |")
-            lines.append(f"| realtime_factor with matching (stride {mt.get('stride', '?')}) | "
-                         f"{e['realtime_factor_with_matching']}x |")
+            lines.append(f"| {what}: realtime_factor with matching (stride "
+                         f"{mt.get('stride', '?')}) | {e['realtime_factor_with_matching']}x |")
     a = report.get("asymnet")
     if a:
         for length in (8, 32, 150):

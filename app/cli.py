@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
     bn.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run only these (engine, asymnet, faiss, player)")
+                    help="run only these (engine, real, asymnet, faiss, player; real: the "
+                    "engine figures on a 1280x720 clip of real people made from the "
+                    "real-footage set)")
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")

@@ -36,7 +36,7 @@ from engine.types import Detections
 WORLDS = ("garment", "people")
 
 
-def _signature(frame: np.ndarray) -> np.ndarray:
+def shot_signature(frame: np.ndarray) -> np.ndarray:
     small = cv2.resize(frame, (64, 36), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256])
@@ -86,7 +86,7 @@ class FusedDetector:
 
     def world_of(self, frame: np.ndarray) -> str:
         """The world the next detection of ``frame`` would use (probing when due)."""
-        sig = _signature(frame)
+        sig = shot_signature(frame)
         new_shot = self._sig is None or cv2.compareHist(
             self._sig, sig, cv2.HISTCMP_BHATTACHARYYA) > self.cut_distance
         if new_shot:

@@ -37,6 +37,7 @@ from engine.detect.body_regions import (
     regions_from_pose,
     skin_map,
 )
+from engine.detect.fused import shot_signature
 from engine.detect.mediapipe_models import PersonModels, Pose, mediapipe_version
 from engine.geometry import iou_matrix
 from engine.types import Detections
@@ -75,7 +76,10 @@ class PeopleDetector:
     """Garment boxes on real people. Keyword arguments are its tuning: ``max_people`` caps the
     pose crops per frame (time), ``hog_min_height`` is the smallest person HOG looks for (in
     pixels of the frame), ``large_person`` the height, as a fraction of the frame, from which a
-    person in view means nobody far away matters (HOG is skipped: a close-up)."""
+    person in view means nobody far away matters (HOG is skipped: a close-up), ``work_side``
+    the longest side frames are analysed at (larger ones are shrunk to it first, the boxes
+    scaled back), ``hog_scale_step`` the ratio between HOG's pyramid levels, ``hog_refresh``
+    whether every other HOG pass of a shot only looks around the people the last one found."""
 
     name = "people"
     categories = CATEGORIES
@@ -83,13 +87,18 @@ class PeopleDetector:
 
     def __init__(self, *, max_people: int = 5, face_score: float = 0.55,
                  hog_threshold: float = 0.5, hog_min_height: int = 72,
-                 large_person: float = 0.45, min_score: float = 0.3) -> None:
+                 large_person: float = 0.45, min_score: float = 0.3, work_side: int = 960,
+                 hog_scale_step: float = 1.1, hog_refresh: bool = True) -> None:
         if max_people < 0:
             raise ValueError(f"max_people must be >= 0, got {max_people}")
         if not 0.0 < large_person <= 1.0:
             raise ValueError(f"large_person must be in (0, 1], got {large_person}")
         if hog_min_height < 16:
             raise ValueError(f"hog_min_height must be >= 16 pixels, got {hog_min_height}")
+        if work_side < 256:
+            raise ValueError(f"work_side must be >= 256 pixels, got {work_side}")
+        if not 1.01 <= hog_scale_step <= 1.5:
+            raise ValueError(f"hog_scale_step must be in [1.01, 1.5], got {hog_scale_step}")
         if not hasattr(cv2, "HOGDescriptor"):
             raise DetectorError("this OpenCV has no HOG detector (OpenCV 5 dropped it): "
                                 "install opencv-python-headless<5")
@@ -101,29 +110,72 @@ class PeopleDetector:
         self.hog_min_height = hog_min_height
         self.large_person = large_person
         self.min_score = min_score
-        self.version = (f"people-2-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
-                        f"-p{max_people}-h{hog_min_height}")
+        self.work_side, self.hog_scale_step = work_side, hog_scale_step
+        self._work_scale = 1.0  # the working size over the frame's, while one is analysed
+        self.hog_refresh = hog_refresh
+        # the last HOG pass: (frame signature, people, image shape, whether it was a refresh)
+        self._hog_last: tuple | None = None
+        self.version = (f"people-3-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
+                        f"-p{max_people}-h{hog_min_height}-w{work_side}-s{hog_scale_step:g}"
+                        f"{'-r' if hog_refresh else ''}")
         self.stage_ms = {"people": 0.0, "pose": 0.0, "mask": 0.0, "regions": 0.0}
 
     # --- people ---------------------------------------------------------------------------
     def _hog_people(self, bgr: np.ndarray) -> list[Person]:
-        w = bgr.shape[1]
-        scale = min(2.0, max(0.5, 128.0 / self.hog_min_height))
+        """Small people by HOG. The whole frame is scanned on every other call of a shot; the
+        call between looks again only around the people the last scan found (a window 1.6
+        times theirs, scaled to HOG's size, so only the scales near theirs), which follows
+        them for a fraction of the cost. Someone who walks in is found by the next full scan,
+        a detection later."""
+        h, w = bgr.shape[:2]
+        scale = min(2.0, max(0.5, 128.0 / (self.hog_min_height * self._work_scale)))
         scale = min(scale, 1400.0 / w)  # bound the cost on large frames
-        if w * scale < 80 or bgr.shape[0] * scale < 144:  # smaller than HOG's window: it
-            return []                                      # crashes (a 1x1 video) or finds none
+        if w * scale < 80 or h * scale < 144:  # smaller than HOG's window: it crashes (a 1x1
+            return []                          # video) or finds none
         img = cv2.resize(bgr, None, fx=scale, fy=scale) if abs(scale - 1) > 0.02 else bgr
-        rects, weights = self.hog.detectMultiScale(img, winStride=(8, 8), padding=(8, 8),
-                                                   scale=1.06)
+        sig = shot_signature(bgr)
+        last = self._hog_last
+        refresh = (self.hog_refresh and last is not None and last[2] == img.shape
+                   and not last[3] and cv2.compareHist(last[0], sig,
+                                                       cv2.HISTCMP_BHATTACHARYYA) < 0.25)
+        found: list[tuple[np.ndarray, float]] = []
+        if refresh:
+            for p in last[1]:
+                # the window HOG put around this person (its box is the window's middle), grown
+                # by 60%, cut from the frame and scaled so that the window is 140 pixels tall
+                bh = float(p.box[3] - p.box[1])
+                wh = max(bh / 0.86, 8.0)
+                cx, cy = (p.box[0] + p.box[2]) / 2, (p.box[1] + p.box[3]) / 2
+                x1, y1 = int(max(0, cx - 0.4 * wh)), int(max(0, cy - 0.8 * wh))
+                x2, y2 = int(min(w, cx + 0.4 * wh)), int(min(h, cy + 0.8 * wh))
+                f = 140.0 / wh
+                if (x2 - x1) * f < 64 or (y2 - y1) * f < 128:
+                    continue
+                sub = cv2.resize(np.ascontiguousarray(bgr[y1:y2, x1:x2]), None, fx=f, fy=f)
+                rects, weights = self.hog.detectMultiScale(sub, winStride=(8, 8),
+                                                           padding=(8, 8),
+                                                           scale=self.hog_scale_step)
+                for r, wt in zip(rects, np.asarray(weights).reshape(-1), strict=True):
+                    # back into the scaled image's pixels, where full scans' windows are
+                    rx, ry = (r[0] / f + x1) * scale, (r[1] / f + y1) * scale
+                    found.append((np.array([rx, ry, r[2] / f * scale, r[3] / f * scale],
+                                           np.float32), float(wt)))
+        else:
+            rects, weights = self.hog.detectMultiScale(img, winStride=(8, 8), padding=(8, 8),
+                                                       scale=self.hog_scale_step)
+            found = [(np.asarray(r, np.float32), float(wt))
+                     for r, wt in zip(rects, np.asarray(weights).reshape(-1), strict=True)]
         out = []
-        for (x, y, bw, bh), s in zip(rects, np.asarray(weights).reshape(-1), strict=True):
-            if s < self.hog_threshold:
+        for (x, y, bw, bh), sc in found:
+            if sc < self.hog_threshold:
                 continue
             # HOG's window has a margin around the person
             box = np.array([x + 0.2 * bw, y + 0.08 * bh, x + 0.8 * bw, y + 0.94 * bh],
                            np.float32) / scale
-            out.append(Person(box, float(min(0.9, 0.45 + 0.2 * s)), "hog"))
-        return _nms_people(out, 0.4)
+            out.append(Person(box, float(min(0.9, 0.45 + 0.2 * sc)), "hog"))
+        out = _nms_people(out, 0.4)
+        self._hog_last = (sig, out, img.shape, refresh)
+        return out
 
     def find_people(self, bgr: np.ndarray, rgb: np.ndarray) -> list[Person]:
         h, w = bgr.shape[:2]
@@ -147,6 +199,7 @@ class PeopleDetector:
         # blobs of the whole-frame person mask that nobody found explains
         t1 = time.perf_counter()
         frame_mask = self.models.person_mask(rgb) > 0.5
+        self._frame_mask = frame_mask
         mask_ms = 1000 * (time.perf_counter() - t1)
         self.stage_ms["mask"] += mask_ms
         for box in _mask_blobs(frame_mask, min_area=0.015 * h * w, min_height=0.3 * h):
@@ -199,6 +252,12 @@ class PeopleDetector:
         if crop is None:
             return out
         x1, y1, x2, y2 = crop
+        frame_mask = getattr(self, "_frame_mask", None)
+        if frame_mask is not None and frame_mask.shape == (h, w) and \
+                (x2 - x1) * (y2 - y1) >= 0.7 * w * h:
+            # the crop is most of the frame: the whole-frame pass already saw this person
+            out[y1:y2, x1:x2] = frame_mask[y1:y2, x1:x2] & ~skin[y1:y2, x1:x2]
+            return out
         t0 = time.perf_counter()
         m = self.models.person_mask(np.ascontiguousarray(rgb[y1:y2, x1:x2])) > 0.5
         self.stage_ms["mask"] += 1000 * (time.perf_counter() - t0)
@@ -227,7 +286,8 @@ class PeopleDetector:
             pose = person.pose
             tall = person.box[3] - person.box[1]
             if pose is None and crops < self.max_people and (
-                    person.source in ("face", "mask") or tall >= 2.2 * self.hog_min_height):
+                    person.source in ("face", "mask")
+                    or tall >= 2.2 * self.hog_min_height * self._work_scale):
                 crops += 1
                 pose = self._crop_pose(rgb, person)
                 if pose is not None and any(_same_person(pose, q.pose) for q in people
@@ -263,8 +323,25 @@ class PeopleDetector:
         ``data["mouth"]`` (N, 2) that person's mouth (NaN without landmarks)."""
         results = []
         for frame in frames_bgr:
-            _, regions = self.regions(frame)
+            # the models see 128-256 pixel inputs whatever the frame's size: the pixel work
+            # (skin, Lab, masks, trimming) is done at a working size, the boxes scaled back
+            h, w = frame.shape[:2]
+            s = min(1.0, self.work_side / max(h, w, 1))
+            if s < 1.0:
+                frame = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
+                                   interpolation=cv2.INTER_AREA)
+            self._work_scale = s
+            try:
+                _, regions = self.regions(frame)
+            finally:
+                self._work_scale = 1.0
             regions = _nms_regions(regions, 0.6)
+            if s < 1.0:
+                for r in regions:
+                    r.box = np.asarray(r.box, np.float32) / s
+                    r.person = None if r.person is None else np.asarray(r.person,
+                                                                        np.float32) / s
+                    r.mouth = np.asarray(r.mouth, np.float32) / s
             cls = np.array([CATEGORIES.index(r.category) for r in regions], np.int64)
             results.append(Detections(
                 xyxy=np.array([r.box for r in regions], np.float32).reshape(-1, 4),

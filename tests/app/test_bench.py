@@ -30,7 +30,7 @@ def test_asymnet_and_faiss_figures(tmp_path):
 
 def test_unknown_benchmark_is_a_usage_error(capsys):
     assert main(["bench", "--only", "nope"]) == 2
-    assert "valid: engine, asymnet, faiss, player" in capsys.readouterr().err
+    assert "valid: engine, real, asymnet, faiss, player" in capsys.readouterr().err
 
 
 def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
@@ -52,3 +52,21 @@ def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
     assert p["soak_loops"] >= 1 and p["rss_drift_mb"] is not None
     assert report["models"]["asymnet"].startswith("asymnet-")
     assert report["models"]["garment_detector"].startswith("garment-")
+
+
+def test_the_real_bench_clip_is_720_lines_of_real_people_made_once(tmp_path):
+    """bench --only real measures the engine on this clip: four stills of the real-footage set
+    in their pan and zoom and six seconds of vtest's pedestrians, at 1280x720."""
+    from app.bench import real_clip_720
+    from engine.video import probe
+    from tests.engine.test_eval_real import ROOT
+
+    real = ROOT / ".cache" / "real"
+    if not (real / "manifest.json").is_file():
+        pytest.fail("the real-footage set is missing: run make setup")
+    clip = real_clip_720(real, tmp_path / "real720.mp4")
+    info = probe(clip)
+    assert (info.width, info.height) == (1280, 720)
+    assert info.frame_count == 4 * 90 + 150
+    made = clip.stat().st_mtime_ns
+    assert real_clip_720(real, clip) == clip and clip.stat().st_mtime_ns == made  # reused
