@@ -96,12 +96,44 @@ def _people(device: str, **kw) -> Detector:
     return PeopleDetector(**kw)
 
 
+class LazyDetector:
+    """A detector made on its first ``detect``: what it is called, what it names and its
+    version are known before. ``auto`` holds the localiser so: its models take half a second
+    to load, which a synthetic clip never needs and the first boxes should not wait for."""
+
+    def __init__(self, make: Callable[[], Detector], *, name: str, categories: list[str],
+                 version: str, start_score: float | None = None) -> None:
+        self._make, self._detector = make, None
+        self.name, self.categories, self.version = name, categories, version
+        self.start_score = start_score
+
+    @property
+    def loaded(self) -> bool:
+        return self._detector is not None
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            self._detector = self._make()
+        return self._detector
+
+    @property
+    def stage_ms(self) -> dict[str, float]:
+        return getattr(self._detector, "stage_ms", {}) if self._detector is not None else {}
+
+    def detect(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
+        return self.detector.detect(frames_bgr)
+
+
 def _auto(device: str, **kw) -> Detector:
     from engine.detect.fused import FusedDetector
+    from engine.detect.people import PeopleDetector, people_version
     from engine.detect.world import WorldClassifier
 
-    return FusedDetector(_garment(device), _people(device), WorldClassifier(device=device),
-                         **kw)
+    people = LazyDetector(lambda: _people(device), name=PeopleDetector.name,
+                          categories=list(PeopleDetector.categories), version=people_version(),
+                          start_score=PeopleDetector.start_score)
+    return FusedDetector(_garment(device), people, WorldClassifier(device=device), **kw)
 
 
 DEFAULT_DETECTOR = "auto"

@@ -118,6 +118,7 @@ class PersonModels:
         self._faces.process(blank)
         self._pose.process(blank)
         self._selfie.process(blank)
+        self._pose_quiet = True
 
     def close(self) -> None:
         for m in (self._faces, self._pose, self._selfie):
@@ -139,7 +140,14 @@ class PersonModels:
         """The most prominent person's landmarks in ``rgb`` (a crop whose top-left corner is at
         ``offset`` in the frame), in frame pixels; None when no person is found."""
         h, w = rgb.shape[:2]
-        found = self._pose.process(rgb).pose_landmarks
+        if self._pose_quiet:
+            # its landmark stage logs a warning from C++ the first time it sees someone (a
+            # blank warm-up frame never gets that far): quiet until it has
+            with _quiet():
+                found = self._pose.process(rgb).pose_landmarks
+            self._pose_quiet = found is None
+        else:
+            found = self._pose.process(rgb).pose_landmarks
         if found is None:
             return None
         lm = found.landmark

