@@ -100,7 +100,8 @@ def to_match(found: ProductMatch) -> Match:
 
 def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
               height: float = 0.0, method: str = "asymnet",
-              times: dict[str, float] | None = None) -> tuple[list[Match], np.ndarray]:
+              times: dict[str, float] | None = None,
+              like_with_like: bool = True) -> tuple[list[Match], np.ndarray]:
     """The top ``k`` products for one track from its crops, and the weight the similarity
     tree gave each crop for the best of them (zeros where it has none: other methods, or
     frames the VFN did not sample): the card shows them as the frames that decided."""
@@ -113,7 +114,8 @@ def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
     pick[crops.best] = 1
     found = catalog.match_trajectory(
         emb, k, method, weights=pick,
-        quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times)
+        quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times,
+        category=track.category if like_with_like else "")
     matches = [to_match(m) for m in found]
     weights = np.zeros(len(crops.rows))
     if found and found[0].clip_weights is not None and found[0].frame_indices is not None:
@@ -127,10 +129,12 @@ def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
 def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
                  frames_per_track: int = 40, method: str = "asymnet",
                  progress: Callable[[int, int], None] | None = None,
-                 times: dict[str, float] | None = None) -> Annotations:
+                 times: dict[str, float] | None = None,
+                 like_with_like: bool = True) -> Annotations:
     """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it.
     ``times`` accumulates milliseconds per stage: "crops" (decoding and framing), "ifn",
-    "faiss", "vfn_tree"."""
+    "faiss", "vfn_tree". ``like_with_like``: a track's category narrows its candidates to the
+    products of its garment group (engine/categories.py)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     height = float(ann.video.get("height") or 0)
@@ -142,7 +146,7 @@ def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: in
         t.matches = []
         if tc is not None:
             t.matches, _ = match_one(t, tc, catalog, k=k, height=height, method=method,
-                                     times=times)
+                                     times=times, like_with_like=like_with_like)
         if progress:
             progress(ti + 1, len(ann.tracks))
     ann.video["catalog_model"] = catalog.matcher.version

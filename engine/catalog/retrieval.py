@@ -22,6 +22,7 @@ from engine.asymnet.model import RankResult, TrajectoryMatcher
 from engine.catalog.index import IndexStale, VectorIndex
 from engine.catalog.resolve import resolve_catalog
 from engine.catalog.store import CatalogError, CatalogStore, Product
+from engine.categories import compatible
 
 EMBED_BATCH = 64
 
@@ -47,6 +48,7 @@ class Catalog:
         self.image_rows, self.image_products, self.vectors = rows, prods, vecs
         self._row_pos = {int(r): i for i, r in enumerate(rows)}
         self._products: dict[int, Product] = {}
+        self._categories: dict[int, str] | None = None  # product row -> category, on demand
 
     @classmethod
     def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
@@ -89,6 +91,18 @@ class Catalog:
         prods = {int(self.image_products[self._row_pos[r]]) for r in rows}
         return np.flatnonzero(np.isin(self.image_products, list(prods)))
 
+    def like_with_like(self, pos: np.ndarray, category: str) -> np.ndarray:
+        """The candidates (positions into self.vectors) whose product may be a garment called
+        ``category`` (engine/categories.py: the same group, or a name outside the table); all
+        of them when none may, so that a query is never left without an answer."""
+        if not category or not len(pos):
+            return pos
+        if self._categories is None:
+            self._categories = self.store.product_categories()
+        keep = np.array([compatible(category, self._categories.get(int(p), ""))
+                         for p in self.image_products[pos]], bool)
+        return pos[keep] if keep.any() else pos
+
     def search_embedding(self, embedding: np.ndarray, k: int = 10) -> list[ProductMatch]:
         """Products for one image's embedding (a photo, a screenshot, a dragged box): FAISS,
         cosine."""
@@ -108,16 +122,18 @@ class Catalog:
 
     def match_trajectory(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
                          weights: np.ndarray | None = None, quality: np.ndarray | None = None,
-                         times: dict[str, float] | None = None) -> list[ProductMatch]:
+                         times: dict[str, float] | None = None,
+                         category: str = "") -> list[ProductMatch]:
         """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
-        re-ranked by ``method`` (asymnet by default) among FAISS's candidates; ``quality``
+        re-ranked by ``method`` (asymnet by default) among FAISS's candidates, those of the
+        garment's ``category`` group when it has one (``like_with_like``); ``quality``
         (T, 3): per-frame cues (engine.asymnet.vfn.frame_quality). ``times`` accumulates
         milliseconds per stage ("faiss", "vfn_tree") for the benchmarks."""
         t0 = time.perf_counter()
         frames = np.asarray(frames, np.float32)
         mean = frames.mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
-        pos = self.candidates(mean.reshape(1, -1))
+        pos = self.like_with_like(self.candidates(mean.reshape(1, -1)), category)
         t1 = time.perf_counter()
         if times is not None:
             times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)

@@ -266,6 +266,10 @@ class CatalogStore:
         return dict(self.db.execute(
             "SELECT category, COUNT(*) FROM products GROUP BY category ORDER BY category"))
 
+    def product_categories(self) -> dict[int, str]:
+        """{product row: category} of every product."""
+        return dict(self.db.execute("SELECT row, category FROM products"))
+
     def fingerprint(self) -> str:
         """Changes whenever products or images change (for the index's sidecar)."""
         row = self.db.execute(

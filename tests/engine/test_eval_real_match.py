@@ -35,7 +35,7 @@ def test_pairs_are_checked_and_a_video_pairs_its_first_and_last_labels(real_foot
 
 
 def test_real_garments_find_their_own_crop_among_the_shops(real_footage):  # noqa: F811
-    """The issue's floor on the engine's own trajectories (measured: 12 of the 14 tracked
+    """The issue's floor on the engine's own trajectories (measured: 13 of the 14 tracked
     queries rank their own crop first), and the IFN given the labelled boxes (16 of 18)."""
     from engine.asymnet.model import TrajectoryMatcher
     from engine.detect import create_detector

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 
 from app.cli import main
-from engine.annotations import load_annotations
+from engine.annotations import Annotations, load_annotations
 from engine.asymnet.model import DEFAULT_WEIGHTS
 from engine.matching import match_tracks
 from engine.train.data import load_split
@@ -79,3 +80,30 @@ def test_best_cover_picks_the_track_on_the_garment():
     short = Track(9, np.array([[f, 10, 10, 50, 90, 0.9] for f in range(2)]))
     assert best_cover(truth, [off, short, on]).track_id == 7
     assert best_cover(truth, [off]) is None
+
+
+def test_a_garment_is_matched_among_products_of_its_group(tiny_benchmark, tiny_catalog):
+    """A real-footage box called "lower-body" gets trousers, jeans, shorts or skirts (and a
+    suit, sold as a set), never a top; a name outside the table rules nothing out, and a group
+    with no product among the candidates leaves them all."""
+    from engine.categories import groups_of
+
+    cats = tiny_catalog.store.product_categories()
+    pos = np.arange(len(tiny_catalog.vectors))
+    lower = tiny_catalog.like_with_like(pos, "lower-body")
+    assert 0 < len(lower) < len(pos)
+    assert all("lower" in groups_of(cats[int(p)])
+               for p in tiny_catalog.image_products[lower])
+    assert len(tiny_catalog.like_with_like(pos, "kimono")) == len(pos)
+    tops = pos[[groups_of(cats[int(p)]) == {"upper"} for p in tiny_catalog.image_products]]
+    assert len(tiny_catalog.like_with_like(tops, "lower-body")) == len(tops)
+    # through the whole path: a ground-truth trajectory relabelled as a lower-body garment
+    clip = load_split(tiny_benchmark[0], "all")[0]
+    truth = next(t for t in clip.truth.tracks if t.product_id
+                 and "lower" in groups_of(t.category))
+    truth.category = "lower-body"
+    ann = Annotations(video=dict(clip.truth.video), tracks=[truth])
+    match_tracks(clip.video, ann, tiny_catalog, k=5)
+    assert ann.tracks[0].matches
+    rows = {p.id: r for r, p in tiny_catalog.store.products_by_rows(cats).items()}
+    assert all("lower" in groups_of(cats[rows[m.product_id]]) for m in ann.tracks[0].matches)
