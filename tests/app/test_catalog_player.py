@@ -92,6 +92,12 @@ def test_the_card_shows_the_best_match_and_buy_opens_only_web_links(make_player,
                Match("p2", 0.5, "Second", 12.0, "USD", "B", "javascript:alert(1)")]
     panel.set_matches(matches)
     assert panel.card.isVisibleTo(panel) and panel.card.title.text() == "<b>Silk</b> Jacket"
+    # text() is the raw string whatever the label does with it: the format says it is shown as
+    # text, tags and all, and not rendered (a feed's markup never styles the card)
+    from PySide6.QtCore import Qt
+
+    for label in (panel.card.title, panel.card.shop, panel.card.stats, panel.card.price):
+        assert label.textFormat() == Qt.TextFormat.PlainText, label
     assert panel.card.price.text() == "¥753.26"
     assert "1,200 sold" in panel.card.stats.text() and "4.5" in panel.card.stats.text()
     panel.card.buy.click()

@@ -174,3 +174,20 @@ def test_frames_of_any_size_give_boxes_or_none_and_never_crash(people, shape):
     h, w = shape[:2]
     assert ((det.xyxy >= 0) & (det.xyxy[:, [0, 2]] <= w).all() if len(det) else True)
     assert len(det) == 0 or (det.xyxy[:, [1, 3]] <= h).all()
+
+
+def test_the_world_classifier_export_gives_the_torch_networks_numbers(tmp_path):
+    """Without CUDA the classifier runs from an ONNX export of its features (no torch import
+    before the first boxes): the same probabilities as the torch network."""
+    from engine.detect.world import FeatureNet, OrtFeatures, export_features
+
+    net = FeatureNet("cpu")
+    path = export_features(net, tmp_path / "world-features.onnx")
+    frames = [_read(OPENCV_DATA / n) for n in ("messi5.jpg", "basketball1.png")]
+    cap = cv2.VideoCapture(str(ROOT / "resources" / "demo" / "demo.mp4"))
+    frames.append(cap.read()[1])
+    cap.release()
+    torch_p = WorldClassifier(features=net).p_synthetic(frames)
+    onnx_p = WorldClassifier(features=OrtFeatures(path)).p_synthetic(frames)
+    assert np.abs(torch_p - onnx_p).max() < 1e-3, (torch_p, onnx_p)
+    assert torch_p[:2].max() < 0.5 < torch_p[2]
