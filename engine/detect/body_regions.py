@@ -188,7 +188,19 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
                        (score + lower_score) / 2)]
 
     if upper is not None:
-        out.extend(_layers(upper, lab, cloth, skin, score))
+        # hands held in front of the chest (a ball, crossed arms, a phone) make the torso's
+        # middle differ from its sides as an open jacket does: no layers are read then
+        ux1, ux2 = upper[0] + 0.2 * (upper[2] - upper[0]), upper[2] - 0.2 * (upper[2] - upper[0])
+        arms_across = False
+        for el, wr in ((L_EL, L_WR), (R_EL, R_WR)):
+            # a hand raised to the face (a phone at the ear) leaves the chest in view
+            if min(vis[el], vis[wr]) <= 0.5 or p[wr, 1] < sh_mid[1] - 0.15 * torso:
+                continue
+            for t in (0.25, 0.5, 0.75, 1.0):  # along the forearm
+                x, y = p[el] + t * (p[wr] - p[el])
+                arms_across |= bool(ux1 <= x <= ux2 and sh_mid[1] <= y <= hip_mid[1])
+        out.extend([Region("upper-body", upper, score)] if arms_across
+                   else _layers(upper, lab, cloth, skin, score))
     if lower is not None:
         if cloth_between and _delta(c_between, min(c_thigh, key=lambda c: _delta(c, c_between))
                                     if any(c is not None for c in c_thigh) else None) < 16:

@@ -75,7 +75,7 @@ def _contains(outer: np.ndarray, inner: np.ndarray, frac: float = 0.7) -> bool:
 def people_version(*, max_people: int = 5, hog_min_height: int = 72, work_side: int = 960,
                    hog_scale_step: float = 1.1, hog_refresh: bool = True) -> str:
     """The localiser's version for these settings, known before its models load."""
-    return (f"people-3-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
+    return (f"people-4-mediapipe-{mediapipe_version()}-opencv-{cv2.__version__}"
             f"-p{max_people}-h{hog_min_height}-w{work_side}-s{hog_scale_step:g}"
             f"{'-r' if hog_refresh else ''}")
 
