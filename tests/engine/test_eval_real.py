@@ -153,7 +153,7 @@ def test_labels_fit_their_sources(real_footage):
 
 def test_the_default_engine_finds_real_peoples_garments(real_footage):
     """The issue's floors, with the default detector (no flags): at least 0.8 of the labelled
-    garments found, at least 0.7 of the boxes on someone's clothes (measured: 0.866, 0.985)."""
+    garments found, at least 0.7 of the boxes on someone's clothes (measured: 0.866, 0.984)."""
     from engine.detect import create_detector
 
     report = evaluate_real(LABELS, create_detector(), data_dir=real_footage)
