@@ -51,6 +51,22 @@ def _decode(data: bytes) -> np.ndarray | None:
     return img if img is not None and min(img.shape[:2]) >= 64 else None
 
 
+def every_nth_frame(path: Path, n: int) -> list[np.ndarray]:
+    """Frames 0, n, 2n, ... of a video, decoded in one pass."""
+    cap = cv2.VideoCapture(str(path))
+    out, i = [], 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return out
+            if i % n == 0:
+                out.append(frame)
+            i += 1
+    finally:
+        cap.release()
+
+
 def real_images(wheels: Path, log) -> list[tuple[str, np.ndarray]]:
     """(group, BGR image) of every photograph and clip frame the packages bring."""
     out = []
@@ -62,16 +78,7 @@ def real_images(wheels: Path, log) -> list[tuple[str, np.ndarray]]:
             if img is not None:
                 out.append((f"opencv-doc/{path.name}", img))
         elif path.suffix.lower() == ".avi":
-            cap = cv2.VideoCapture(str(path))
-            n = 0
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                if n % 12 == 0:
-                    out.append((f"opencv-doc/{path.name}", frame))
-                n += 1
-            cap.release()
+            out += [(f"opencv-doc/{path.name}", f) for f in every_nth_frame(path, 12)]
     if not out:
         raise SystemExit(f"no images in {OPENCV_DOC}: install Debian's opencv-doc")
     import matplotlib
@@ -110,16 +117,7 @@ def synthetic_frames(work: Path, log) -> list[tuple[str, np.ndarray]]:
                             "--height", str(h), "--force"], check=True,
                            stdout=subprocess.DEVNULL)
         for clip in sorted((d / "clips").glob("*.mp4")):
-            cap = cv2.VideoCapture(str(clip))
-            n = 0
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                if n % 5 == 0:
-                    out.append((f"synth/{preset}-{seed}", frame))
-                n += 1
-            cap.release()
+            out += [(f"synth/{preset}-{seed}", f) for f in every_nth_frame(clip, 5)]
     log(f"synthetic: {len(out)} frames from {len(SYNTH)} seeds")
     return out
 
@@ -280,15 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         clf = WorldClassifier(args.out, features=net)
         rows = {}
         for v in sorted(real_dir.glob("*.mp4")) + sorted(real_dir.glob("*.avi")):
-            cap = cv2.VideoCapture(str(v))
-            frames, n = [], 0
-            while True:
-                ok, f = cap.read()
-                if not ok:
-                    break
-                if n % 10 == 0:
-                    frames.append(f)
-                n += 1
+            frames = every_nth_frame(v, 10)
             ps = clf.p_synthetic(frames)
             rows[v.stem] = [round(float(ps.mean()), 3), round(float(ps.max()), 3)]
             log(f"  evaluation set {v.stem}: p(synthetic) mean {ps.mean():.3f}, max "

@@ -119,7 +119,6 @@ class PeopleDetector:
         self.large_person = large_person
         self.min_score = min_score
         self.work_side, self.hog_scale_step = work_side, hog_scale_step
-        self._work_scale = 1.0  # the working size over the frame's, while one is analysed
         self.hog_refresh = hog_refresh
         # the last HOG pass: (frame signature, people, image shape, whether it was a refresh)
         self._hog_last: tuple | None = None
@@ -129,14 +128,15 @@ class PeopleDetector:
         self.stage_ms = {"people": 0.0, "pose": 0.0, "mask": 0.0, "regions": 0.0}
 
     # --- people ---------------------------------------------------------------------------
-    def _hog_people(self, bgr: np.ndarray) -> list[Person]:
+    def _hog_people(self, bgr: np.ndarray, scale_to_frame: float = 1.0) -> list[Person]:
         """Small people by HOG. The whole frame is scanned on every other call of a shot; the
         call between looks again only around the people the last scan found (a window 1.6
         times theirs, scaled to HOG's size, so only the scales near theirs), which follows
         them for a fraction of the cost. Someone who walks in is found by the next full scan,
-        a detection later."""
+        a detection later. ``scale_to_frame``: ``bgr``'s size over the frame's (the working
+        size), for ``hog_min_height``, which is in the frame's pixels."""
         h, w = bgr.shape[:2]
-        scale = min(2.0, max(0.5, 128.0 / (self.hog_min_height * self._work_scale)))
+        scale = min(2.0, max(0.5, 128.0 / (self.hog_min_height * scale_to_frame)))
         scale = min(scale, 1400.0 / w)  # bound the cost on large frames
         if w * scale < 80 or h * scale < 144:  # smaller than HOG's window: it crashes (a 1x1
             return []                          # video) or finds none
@@ -185,7 +185,9 @@ class PeopleDetector:
         self._hog_last = (sig, out, img.shape, refresh)
         return out
 
-    def find_people(self, bgr: np.ndarray, rgb: np.ndarray) -> list[Person]:
+    def find_people(self, bgr: np.ndarray, rgb: np.ndarray, scale_to_frame: float = 1.0
+                    ) -> tuple[list[Person], np.ndarray]:
+        """Everyone in view, and the whole-frame person mask that found some of them."""
         h, w = bgr.shape[:2]
         people: list[Person] = []
         t0 = time.perf_counter()
@@ -207,7 +209,6 @@ class PeopleDetector:
         # blobs of the whole-frame person mask that nobody found explains
         t1 = time.perf_counter()
         frame_mask = self.models.person_mask(rgb) > 0.5
-        self._frame_mask = frame_mask
         mask_ms = 1000 * (time.perf_counter() - t1)
         self.stage_ms["mask"] += mask_ms
         for box in _mask_blobs(frame_mask, min_area=0.015 * h * w, min_height=0.3 * h):
@@ -215,12 +216,12 @@ class PeopleDetector:
                 people.append(Person(box, 0.6, "mask"))
         tallest = max((p.box[3] - p.box[1] for p in people), default=0.0)
         if tallest < self.large_person * h:
-            for p in self._hog_people(bgr):
+            for p in self._hog_people(bgr, scale_to_frame):
                 if any(_overlaps(q.box, p.box) for q in people):
                     continue
                 people.append(p)
         self.stage_ms["people"] += 1000 * (time.perf_counter() - t0) - mask_ms
-        return people
+        return people, frame_mask
 
     def _crop(self, person: Person, w: int, h: int, grow: float = 1.2
               ) -> tuple[int, int, int, int] | None:
@@ -251,18 +252,17 @@ class PeopleDetector:
                 return None
         return pose
 
-    def _cloth(self, rgb: np.ndarray, person: Person, skin: np.ndarray) -> np.ndarray:
+    def _cloth(self, rgb: np.ndarray, person: Person, skin: np.ndarray,
+               frame_mask: np.ndarray) -> np.ndarray:
         """This person's clothes: person segmentation on a crop around them (the whole-frame
-        pass misses people who are not its main subject), minus skin."""
+        pass, ``frame_mask``, misses people who are not its main subject), minus skin."""
         h, w = rgb.shape[:2]
         out = np.zeros((h, w), bool)
         crop = self._crop(person, w, h, 1.25)
         if crop is None:
             return out
         x1, y1, x2, y2 = crop
-        frame_mask = getattr(self, "_frame_mask", None)
-        if frame_mask is not None and frame_mask.shape == (h, w) and \
-                (x2 - x1) * (y2 - y1) >= 0.7 * w * h:
+        if (x2 - x1) * (y2 - y1) >= 0.7 * w * h:
             # the crop is most of the frame: the whole-frame pass already saw this person
             out[y1:y2, x1:x2] = frame_mask[y1:y2, x1:x2] & ~skin[y1:y2, x1:x2]
             return out
@@ -273,12 +273,13 @@ class PeopleDetector:
         return out
 
     # --- garments -------------------------------------------------------------------------
-    def regions(self, bgr: np.ndarray) -> tuple[list[Person], list[Region]]:
+    def regions(self, bgr: np.ndarray, scale_to_frame: float = 1.0
+                ) -> tuple[list[Person], list[Region]]:
         h, w = bgr.shape[:2]
         if min(h, w) < MIN_FRAME:  # a thumbnail-sized video: no one to find in it
             return [], []
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        people = self.find_people(bgr, rgb)
+        people, frame_mask = self.find_people(bgr, rgb, scale_to_frame)
         t0 = time.perf_counter()
         face = next((p.face for p in people if p.face is not None), None)
         face_px = None
@@ -295,7 +296,7 @@ class PeopleDetector:
             tall = person.box[3] - person.box[1]
             if pose is None and crops < self.max_people and (
                     person.source in ("face", "mask")
-                    or tall >= 2.2 * self.hog_min_height * self._work_scale):
+                    or tall >= 2.2 * self.hog_min_height * scale_to_frame):
                 crops += 1
                 pose = self._crop_pose(rgb, person)
                 if pose is not None and any(_same_person(pose, q.pose) for q in people
@@ -304,7 +305,7 @@ class PeopleDetector:
                 person.pose = pose
             if pose is not None:
                 person.box = _pose_box(pose, w, h)
-            cloth = self._cloth(rgb, person, skin)
+            cloth = self._cloth(rgb, person, skin, frame_mask)
             t0 = time.perf_counter()
             found: list[Region] = []
             if pose is not None:
@@ -338,11 +339,7 @@ class PeopleDetector:
             if s < 1.0:
                 frame = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
                                    interpolation=cv2.INTER_AREA)
-            self._work_scale = s
-            try:
-                _, regions = self.regions(frame)
-            finally:
-                self._work_scale = 1.0
+            _, regions = self.regions(frame, s)
             regions = _nms_regions(regions, 0.6)
             if s < 1.0:
                 for r in regions:
