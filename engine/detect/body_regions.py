@@ -188,18 +188,10 @@ def regions_from_pose(pose: Pose, cloth: np.ndarray, lab: np.ndarray, skin: np.n
                        (score + lower_score) / 2)]
 
     if upper is not None:
-        # hands held in front of the chest (a ball, crossed arms, a phone) make the torso's
-        # middle differ from its sides as an open jacket does: no layers are read then
-        ux1, ux2 = upper[0] + 0.2 * (upper[2] - upper[0]), upper[2] - 0.2 * (upper[2] - upper[0])
-        arms_across = False
-        for el, wr in ((L_EL, L_WR), (R_EL, R_WR)):
-            # a hand raised to the face (a phone at the ear) leaves the chest in view
-            if min(vis[el], vis[wr]) <= 0.5 or p[wr, 1] < sh_mid[1] - 0.15 * torso:
-                continue
-            for t in (0.25, 0.5, 0.75, 1.0):  # along the forearm
-                x, y = p[el] + t * (p[wr] - p[el])
-                arms_across |= bool(ux1 <= x <= ux2 and sh_mid[1] <= y <= hip_mid[1])
-        out.extend([Region("upper-body", upper, score)] if arms_across
+        # hands held in front of the chest (a ball, crossed arms) make the torso's middle
+        # differ from its sides as an open jacket does: no layers are read then
+        out.extend([Region("upper-body", upper, score)]
+                   if _forearm_across(p, vis, upper, sh_mid[1], hip_mid[1], torso)
                    else _layers(upper, lab, cloth, skin, score))
     if lower is not None:
         if cloth_between and _delta(c_between, min(c_thigh, key=lambda c: _delta(c, c_between))
@@ -229,6 +221,21 @@ def _colour_map(lab: np.ndarray, cloth: np.ndarray, colour: np.ndarray | None,
         return cloth
     d = np.linalg.norm(lab.astype(np.float32) - colour.astype(np.float32), axis=2)
     return cloth & (d < tol)
+
+
+def _forearm_across(p: np.ndarray, vis: np.ndarray, upper: np.ndarray, shoulder_y: float,
+                    hip_y: float, torso: float) -> bool:
+    """Whether a seen forearm crosses the middle 60% of the upper box between the shoulders
+    and the hips; a hand raised to the face (a phone at the ear) leaves the chest in view."""
+    ux1, ux2 = upper[0] + 0.2 * (upper[2] - upper[0]), upper[2] - 0.2 * (upper[2] - upper[0])
+    for el, wr in ((L_EL, L_WR), (R_EL, R_WR)):
+        if min(vis[el], vis[wr]) <= 0.5 or p[wr, 1] < shoulder_y - 0.15 * torso:
+            continue
+        for t in (0.25, 0.5, 0.75, 1.0):  # along the forearm
+            x, y = p[el] + t * (p[wr] - p[el])
+            if ux1 <= x <= ux2 and shoulder_y <= y <= hip_y:
+                return True
+    return False
 
 
 def _layers(upper: np.ndarray, lab: np.ndarray, cloth: np.ndarray, skin: np.ndarray,

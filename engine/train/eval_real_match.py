@@ -46,6 +46,7 @@ from engine.pipeline import run_analysis
 from engine.train.eval_real import GARMENTS, IOU, LabelsError, load_labels
 from engine.train.realdata import RealDataError, RealSource, clip_box, load_manifest
 from engine.types import Track
+from engine.video import VideoError, VideoReader
 
 WINDOW = 15  # frames either side of a video's query frame
 TOP = 10
@@ -102,16 +103,15 @@ def _side(s: dict) -> dict:
 
 def _read_frame(src: RealSource, frame: int) -> np.ndarray:
     """RGB pixels the labels were drawn on: a still itself, a video's decoder frame."""
+    img = None
     if src.kind == "still" and src.still is not None:
         img = cv2.imread(str(src.still), cv2.IMREAD_COLOR)
     else:
-        cap = cv2.VideoCapture(str(src.video), cv2.CAP_FFMPEG)
         try:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, frame)
-            ok, img = cap.read()
-        finally:
-            cap.release()
-        img = img if ok else None
+            with VideoReader(src.video) as reader:  # exact frames, as the player reads them
+                img = reader.read(frame)
+        except (VideoError, IndexError):
+            pass
     if img is None:
         raise RealDataError(f"cannot read frame {frame} of {src.name}: run "
                             "scripts/fetch_real_footage.py again")
