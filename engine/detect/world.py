@@ -15,6 +15,7 @@ on photographs and footage from packages that are not in the real-footage evalua
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import threading
 from pathlib import Path
@@ -41,39 +42,9 @@ def frame_input(frame_bgr: np.ndarray) -> np.ndarray:
                         cv2.COLOR_BGR2RGB)
 
 
-class FeatureNet:
-    """The backbone's per-channel mean and standard deviation at the TAPS strides."""
-
-    def __init__(self, device: str = "cpu") -> None:
-        import torch
-
-        from engine.backbone import EfficientNetLite0, load_imagenet, pick_device
-
-        self.torch = torch
-        self.device = pick_device(device)
-        self.net = load_imagenet(EfficientNetLite0()).eval().to(self.device)
-        self.lock = threading.Lock()
-
-    def __call__(self, images_rgb: list[np.ndarray]) -> np.ndarray:
-        from engine.backbone import to_tensor
-
-        feats = []
-        with self.lock, self.torch.inference_mode():
-            for i in range(0, len(images_rgb), 32):
-                maps = self.net(to_tensor(images_rgb[i:i + 32]).to(self.device))
-                parts = []
-                for s in TAPS:
-                    m = maps[s].flatten(2)
-                    parts += [m.mean(2), m.std(2)]
-                feats.append(self.torch.cat(parts, 1).float().cpu().numpy())
-        return np.concatenate(feats, 0)
-
-
-FEATURES_VERSION = 1  # bump when FeatureNet's output changes: old exports are not reused
-
-
 def _features_module(net):
-    """FeatureNet's computation as one torch module (for the ONNX export)."""
+    """The features as one torch module: the backbone, then the mean and standard deviation
+    of each channel at the TAPS strides (FeatureNet runs it; the ONNX export is made of it)."""
     import torch
 
     class Features(torch.nn.Module):
@@ -90,6 +61,34 @@ def _features_module(net):
             return torch.cat(parts, 1)
 
     return Features().eval()
+
+
+class FeatureNet:
+    """The features through torch (``_features_module``)."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        import torch
+
+        from engine.backbone import EfficientNetLite0, load_imagenet, pick_device
+
+        self.torch = torch
+        self.device = pick_device(device)
+        self.module = _features_module(load_imagenet(EfficientNetLite0()).eval()).to(
+            self.device)
+        self.lock = threading.Lock()
+
+    def __call__(self, images_rgb: list[np.ndarray]) -> np.ndarray:
+        from engine.backbone import to_tensor
+
+        feats = []
+        with self.lock, self.torch.inference_mode():
+            for i in range(0, len(images_rgb), 32):
+                out = self.module(to_tensor(images_rgb[i:i + 32]).to(self.device))
+                feats.append(out.float().cpu().numpy())
+        return np.concatenate(feats, 0)
+
+
+FEATURES_VERSION = 1  # bump when FeatureNet's output changes: old exports are not reused
 
 
 def _export_key() -> str | None:
@@ -131,7 +130,7 @@ def export_features(net: FeatureNet, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad():
-        torch.onnx.export(_features_module(net.net).cpu(), torch.zeros(1, 3, SIZE, SIZE),
+        torch.onnx.export(copy.deepcopy(net.module).cpu(), torch.zeros(1, 3, SIZE, SIZE),
                           str(tmp), input_names=["images"], output_names=["features"],
                           opset_version=17, dynamo=False,
                           dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}})
