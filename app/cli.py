@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes (default: the number of cores)",
     )
     synth.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    synth.add_argument(
+        "--catalog-only",
+        action="store_true",
+        help="write the shop catalogue alone (products, shop images, siblings), no clips: a "
+        "shop-sized gallery for `eval --task matching --distractors`",
+    )
 
     analyze = sub.add_parser(
         "analyze", help="find, track (and with --catalog, match) the garments in a video",
@@ -132,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--distractors", nargs="+", default=[], metavar="DIR",
                     help="matching: add these catalogues' products to the gallery as wrong "
                     "answers (benchmark directories made with other seeds: "
-                    "DIR/catalog/products.jsonl)")
+                    "DIR/catalog/products.jsonl; `synth --catalog-only` makes them); the "
+                    "report also gives the set's own catalogue and each growing gallery")
+    ev.add_argument("--bootstrap", type=_positive_int, metavar="B",
+                    help="matching: 95%% intervals of every top-K and paired intervals of the "
+                    "differences between methods, from B resamplings of the queries (1000 is "
+                    "usual)")
     ev.add_argument("--detector", default="auto", metavar="NAME", help=DETECTOR_HELP)
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--stride", type=_positive_int, default=3, metavar="K")
@@ -186,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--seed", type=int, default=0)
     ta.add_argument("--frames-per-track", type=_positive_int, default=40, metavar="N",
                     help="frames cached per trajectory (spread over it)")
+    ta.add_argument("--negatives", nargs="+", default=[], metavar="DIR",
+                    help="catalogues without clips (`synth --catalog-only`, seeds the "
+                    "evaluation does not use) whose products join the training gallery as "
+                    "wrong answers, for mining hard negatives")
+    ta.add_argument("--mined", type=int, default=6, metavar="N",
+                    help="hard negatives per trajectory mined from the whole gallery by the "
+                    "model in training (0: none)")
+    ta.add_argument("--no-color", action="store_true",
+                    help="the IFN without its colour descriptor (the paper's IFN; ablation)")
     return parser
 
 
@@ -322,10 +342,16 @@ def run_synth(args: argparse.Namespace) -> int:
             fps=args.fps,
             workers=args.workers,
             log=lambda m: print(m, file=sys.stderr),
+            catalog_only=args.catalog_only,
         )
     except SynthError as exc:
         raise UsageError(str(exc)) from None
     c = card["counts"]
+    if args.catalog_only:
+        print(f"wrote {out}: {c['products']} products ({c['families']} families, "
+              f"{c['shop_images']} images) in {card['seconds_taken']} s "
+              f"({card['products_per_minute']} products a minute); no clips")
+        return 0
     print(
         f"wrote {out}: {c['clips']} clips ({c['video_seconds']} s of video, {c['shots']} shots), "
         f"{c['trajectories']} trajectories, {c['products']} products ({c['products_worn']} worn, "
@@ -415,6 +441,8 @@ def run_eval(args: argparse.Namespace) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.distractors and args.task != "matching":
         raise UsageError("--distractors works with --task matching only")
+    if args.bootstrap and args.task != "matching":
+        raise UsageError("--bootstrap works with --task matching only")
     if args.task in ("real", "real-match"):
         return _eval_real(args)
     if not args.data:
@@ -427,7 +455,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
             matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
             report = evaluate_matching(args.data, args.split, matcher,
-                                       distractors=args.distractors, log=log)
+                                       distractors=args.distractors,
+                                       bootstrap=args.bootstrap or 0, log=log)
             print(markdown_table(report))
             if args.out:
                 png = write_report(report, args.out)
@@ -514,10 +543,15 @@ def run_train(args: argparse.Namespace) -> int:
             from engine.asymnet.model import DEFAULT_WEIGHTS as ASYMNET_WEIGHTS
             from engine.train.asymnet import TrainConfig, run_training
 
-            cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed)
+            if args.mined < 0:
+                raise UsageError(f"--mined must be 0 or more, got {args.mined}")
+            cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed,
+                              mined=args.mined, color=not args.no_color,
+                              random_negatives=4 if args.mined else 10)
             command = "video2shop " + " ".join(sys.argv[1:]) if sys.argv else ""
             run_training(args.data, args.out or str(ASYMNET_WEIGHTS), cfg, split=args.split,
-                         frames_per_track=args.frames_per_track, command=command, log=log)
+                         frames_per_track=args.frames_per_track, negatives=args.negatives,
+                         command=command, log=log)
             return 0
         from engine.detect.garment import DEFAULT_WEIGHTS
         from engine.train.detector import train_detector

@@ -21,6 +21,9 @@ INPUT_W, INPUT_H = 128, 160  # the shop images' aspect (4:5); crops are framed t
 SPP_LEVELS = (1, 2, 4)
 SPP_STRIDES = (16, 32)  # the last map (the paper's choice) plus the stride-16 map for detail
 SPP_DIM = sum(n * n for n in SPP_LEVELS) * sum(OUT_CHANNELS[s] for s in SPP_STRIDES)
+COLOR_BINS = 4  # per CIELAB channel: a soft 4 x 4 x 4 histogram
+COLOR_DIM = COLOR_BINS ** 3 + 6  # the histogram, then the weighted mean and spread of L, a, b
+FEATURE_DIM = SPP_DIM + COLOR_DIM  # what ``pooled`` gives: SPP vector, then colour descriptor
 EMBED_DIM = 256
 CROP_MARGIN = 0.08
 FILL = 127  # the grey that scales to 0 at the network's input
@@ -68,19 +71,77 @@ def shop_view(image_rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(image_rgb, (INPUT_W, INPUT_H), interpolation=interp)
 
 
+_LAB_CENTRE = None
+_COLOR_W, _COLOR_H = INPUT_W // 4, INPUT_H // 4  # colour needs no fine detail
+
+
+def _centre_weights() -> np.ndarray:
+    """A Gaussian over the view, centred: the garment fills the middle of a framed box and of
+    a shop image; the edges hold the background, the mannequin, a neighbour's sleeve."""
+    global _LAB_CENTRE
+    if _LAB_CENTRE is None:
+        y = (np.arange(_COLOR_H) + 0.5) / _COLOR_H - 0.5
+        x = (np.arange(_COLOR_W) + 0.5) / _COLOR_W - 0.5
+        w = np.exp(-0.5 * ((y[:, None] / 0.28) ** 2 + (x[None, :] / 0.22) ** 2))
+        _LAB_CENTRE = (w / w.sum()).astype(np.float32).ravel()
+    return _LAB_CENTRE
+
+
+def color_descriptor(view_rgb: np.ndarray) -> np.ndarray:
+    """(INPUT_H, INPUT_W, 3) uint8 RGB -> (COLOR_DIM,) float32: a centre-weighted soft
+    (trilinear) 4 x 4 x 4 CIELAB histogram, square-rooted (Hellinger), then the weighted mean
+    and standard deviation of L, a and b scaled to about [0, 1].
+
+    The frozen ImageNet features were trained to name objects whatever their colour; a
+    shopper's "the same jacket" is first of all the same colour (siblings differ in one shade,
+    the paper's known failure), so the IFN gets the colour explicitly beside them."""
+    small = cv2.resize(np.ascontiguousarray(view_rgb), (_COLOR_W, _COLOR_H),
+                       interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32) / 255.0
+    w = _centre_weights()
+    pos = np.clip(lab * COLOR_BINS - 0.5, 0, COLOR_BINS - 1 - 1e-4)
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    hist = np.zeros(COLOR_BINS ** 3, np.float64)
+    for dl in (0, 1):
+        for da in (0, 1):
+            for db in (0, 1):
+                idx = ((np.minimum(lo[:, 0] + dl, COLOR_BINS - 1) * COLOR_BINS
+                        + np.minimum(lo[:, 1] + da, COLOR_BINS - 1)) * COLOR_BINS
+                       + np.minimum(lo[:, 2] + db, COLOR_BINS - 1))
+                wt = (w * np.where(dl, frac[:, 0], 1 - frac[:, 0])
+                      * np.where(da, frac[:, 1], 1 - frac[:, 1])
+                      * np.where(db, frac[:, 2], 1 - frac[:, 2]))
+                hist += np.bincount(idx, wt, COLOR_BINS ** 3)
+    mean = (lab * w[:, None]).sum(0)
+    std = np.sqrt(np.maximum(((lab - mean) ** 2 * w[:, None]).sum(0), 0))
+    return np.concatenate([np.sqrt(hist / max(hist.sum(), 1e-12)), mean, 2 * std]).astype(
+        np.float32)
+
+
 class IFNHead(nn.Module):
-    """SPP vector -> L2-normalised embedding: layer norm, two fully connected layers."""
+    """Feature vector (SPP vector, then colour descriptor) -> L2-normalised embedding.
+
+    Each part has its layer norm and its first fully connected layer; their sum goes through
+    ReLU and the second layer. ``color_dim`` 0 ignores the colour columns (the IFN of the
+    paper, for ablations)."""
 
     def __init__(self, in_dim: int = SPP_DIM, hidden: int = 256, out_dim: int = EMBED_DIM,
-                 dropout: float = 0.5) -> None:
+                 dropout: float = 0.5, color_dim: int = COLOR_DIM) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(),
-            nn.Linear(hidden, out_dim),
-        )
+        self.spp_dim, self.color_dim = in_dim, color_dim
+        self.spp = nn.Sequential(nn.LayerNorm(in_dim), nn.Dropout(dropout),
+                                 nn.Linear(in_dim, hidden))
+        self.color = (nn.Sequential(nn.LayerNorm(color_dim), nn.Linear(color_dim, hidden))
+                      if color_dim else None)
+        self.out = nn.Sequential(nn.ReLU(), nn.Linear(hidden, out_dim))
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.net(pooled.float()), dim=-1)
+        x = pooled.float()
+        h = self.spp(x[..., : self.spp_dim])
+        if self.color is not None:
+            h = h + self.color(x[..., self.spp_dim: self.spp_dim + self.color_dim])
+        return F.normalize(self.out(h), dim=-1)
 
 
 class ImageFeatureNetwork(nn.Module):
@@ -97,10 +158,11 @@ class ImageFeatureNetwork(nn.Module):
     @torch.no_grad()
     def pooled(self, images_rgb: list[np.ndarray] | np.ndarray, batch: int = 64,
                device: torch.device | None = None) -> torch.Tensor:
-        """uint8 RGB views (N, INPUT_H, INPUT_W, 3) -> SPP vectors (N, SPP_DIM) on the CPU."""
+        """uint8 RGB views (N, INPUT_H, INPUT_W, 3) -> feature vectors (N, FEATURE_DIM) on the
+        CPU: the SPP vector, then the colour descriptor (``color_descriptor``)."""
         n = len(images_rgb)
         if n == 0:
-            return torch.zeros((0, SPP_DIM))
+            return torch.zeros((0, FEATURE_DIM))
         device = device or next(self.backbone.parameters()).device
         out = []
         for i in range(0, n, batch):
@@ -108,7 +170,9 @@ class ImageFeatureNetwork(nn.Module):
             with torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda"):
                 maps = self.backbone(x)
             pooled = torch.cat([spatial_pyramid_pool(maps[s].float()) for s in SPP_STRIDES], 1)
-            out.append(pooled.cpu())
+            color = torch.from_numpy(np.stack([color_descriptor(np.asarray(v))
+                                               for v in images_rgb[i:i + batch]]))
+            out.append(torch.cat([pooled.cpu(), color], 1))
         return torch.cat(out)
 
     def embed(self, pooled: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from engine.asymnet.ifn import (
+    COLOR_DIM,
     EMBED_DIM,
     SPP_DIM,
     IFNHead,
@@ -27,7 +28,7 @@ from engine.backbone import WeightsError, pick_device
 MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "asymnet.pt"
 FORMAT = "video2shop-asymnet"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the IFN's colour descriptor beside the SPP vector
 METHODS = ("single_frame", "avg_pool", "asymnet")
 
 
@@ -36,12 +37,12 @@ class AsymNet(nn.Module):
 
     def __init__(self, spp_dim: int = SPP_DIM, dim: int = EMBED_DIM, head_hidden: int = 256,
                  clip_len: int = CLIP_LEN, max_clips: int = MAX_CLIPS,
-                 head_dropout: float = 0.5) -> None:
+                 head_dropout: float = 0.5, color_dim: int = COLOR_DIM) -> None:
         super().__init__()
         self.config = {"spp_dim": spp_dim, "dim": dim, "head_hidden": head_hidden,
                        "clip_len": clip_len, "max_clips": max_clips,
-                       "head_dropout": head_dropout}
-        self.head = IFNHead(spp_dim, head_hidden, dim, dropout=head_dropout)
+                       "head_dropout": head_dropout, "color_dim": color_dim}
+        self.head = IFNHead(spp_dim, head_hidden, dim, dropout=head_dropout, color_dim=color_dim)
         self.vfn = VideoFeatureNetwork(dim, clip_len=clip_len)
         self.tree = SimilarityTree(dim)
 
@@ -90,13 +91,22 @@ def load_asymnet(path: str | Path = DEFAULT_WEIGHTS) -> tuple[AsymNet, dict]:
         raise WeightsError(f"cannot read AsymNet weights {path}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise WeightsError(f"{path} is not an AsymNet weights file")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise WeightsError(f"{path} has format version {payload.get('format_version')}; this "
-                           f"build reads version {FORMAT_VERSION}: retrain or update")
-    model = AsymNet(**payload["config"])
+    version = payload.get("format_version")
+    if version not in (2, FORMAT_VERSION):
+        raise WeightsError(f"{path} has format version {version}; this build reads versions 2 "
+                           f"and {FORMAT_VERSION}: retrain or update")
+    config, state = dict(payload["config"]), dict(payload["state"])
+    if version == 2:  # before the colour descriptor: the same head without its colour branch
+        config["color_dim"] = 0
+        renames = {"head.net.0.": "head.spp.0.", "head.net.2.": "head.spp.2.",
+                   "head.net.4.": "head.out.1."}
+        state = {next((new + k[len(old):] for old, new in renames.items()
+                       if k.startswith(old)), k): v for k, v in state.items()
+                 if k != "vfn.attn.2.bias"}  # a constant before a softmax: always ignored
+    model = AsymNet(**config)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in payload["state"].items()})
+                               for k, v in state.items()})
     except RuntimeError as exc:
         raise WeightsError(f"{path} does not fit the AsymNet model: {exc}") from exc
     return model.eval(), dict(payload.get("meta", {}))

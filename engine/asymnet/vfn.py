@@ -67,9 +67,10 @@ class VideoFeatureNetwork(nn.Module):
         nn.init.normal_(self.out.weight, std=0.01)  # starts close to average pooling
         nn.init.zeros_(self.out.bias)
         # attention over frames: which frames to trust (sharp, large, unoccluded)
-        self.attn = nn.Sequential(nn.Linear(dim + QUALITY_DIM, 64), nn.Tanh(), nn.Linear(64, 1))
+        # no bias on the last layer: a softmax ignores a constant, so it could never learn
+        self.attn = nn.Sequential(nn.Linear(dim + QUALITY_DIM, 64), nn.Tanh(),
+                                  nn.Linear(64, 1, bias=False))
         nn.init.normal_(self.attn[-1].weight, std=0.01)  # starts as the plain mean
-        nn.init.zeros_(self.attn[-1].bias)
 
     def forward(self, frames: torch.Tensor, clip_mask: torch.Tensor | None = None,
                 quality: torch.Tensor | None = None) -> torch.Tensor:

@@ -221,6 +221,54 @@ def _render_clip_job(args) -> tuple[str, dict]:
     return clip_id, gt
 
 
+def _render_catalog(pool_, catalog: list[dict], seed: int, p: Preset, out: Path,
+                    progress: bool, log: Callable[[str], None], t0: float) -> list[list[str]]:
+    """Every product's shop images, rendered in the pool, in catalogue order."""
+    bar = _Progress(len(catalog), "shop images", progress)
+    images = []
+    jobs = [(i, prod, seed, p.second_view, str(out / "catalog")) for i, prod in enumerate(catalog)]
+    for names_ in pool_.imap(_render_images, jobs, 16):
+        images.append(names_)
+        bar()
+    log(f"shop images: {sum(map(len, images))} in {time.monotonic() - t0:.1f} s")
+    return images
+
+
+def _write_products(out: Path, catalog: list[dict], images: list[list[str]]) -> None:
+    """products.jsonl, written whole then renamed: a killed run leaves no half catalogue."""
+    path = out / "catalog" / "products.jsonl"
+    tmp = path.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for prod, imgs in zip(catalog, images, strict=True):
+            f.write(json.dumps(_public(prod, imgs), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _catalog_card(out: Path, preset: str, seed: int, p: Preset, catalog: list[dict],
+                  images: list[list[str]], t0: float, workers: int) -> dict:
+    seconds_taken = time.monotonic() - t0
+    card = {
+        "generator_version": GENERATOR_VERSION,
+        "preset": preset,
+        "seed": seed,
+        "catalog_only": True,
+        "parameters": {"products": p.products, "family_size": p.family_size,
+                       "second_view": p.second_view},
+        "counts": {
+            "clips": 0,
+            "products": len(catalog),
+            "shop_images": sum(map(len, images)),
+            "families": len({q["family"] for q in catalog}),
+            "categories": sorted({q["category"] for q in catalog}),
+        },
+        "seconds_taken": round(seconds_taken, 1),
+        "products_per_minute": round(60 * len(catalog) / max(seconds_taken, 1e-9)),
+        "workers": workers,
+    }
+    (out / "card.json").write_text(json.dumps(card, indent=1))
+    return card
+
+
 class _Progress:
     def __init__(self, total: int, label: str, enabled: bool) -> None:
         self.total, self.done, self.label, self.enabled = total, 0, label, enabled
@@ -254,8 +302,11 @@ def generate(
     workers: int | None = None,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    catalog_only: bool = False,
 ) -> dict:
-    """Writes the benchmark to ``out`` and returns its card."""
+    """Writes the benchmark to ``out`` and returns its card. ``catalog_only``: the shop
+    catalogue alone (products, shop images, families of siblings), no clips: a shop-sized
+    gallery of distractors. Its products are those a full set of the same seed starts with."""
     if preset not in PRESETS:
         raise SynthError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
     p = PRESETS[preset]
@@ -279,10 +330,19 @@ def generate(
     log = log or (lambda m: None)
     t0 = time.monotonic()
     (out / "catalog" / "images").mkdir(parents=True, exist_ok=True)
-    (out / "clips").mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng([seed, 0])
     catalog = make_catalog(rng, p.products, p.family_size)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    # spawn, not fork: a process that already runs threads (the player's engine, Qt, VLC,
+    # OpenMP pools) can hand a forked worker a lock that nobody will ever release
+    ctx = multiprocessing.get_context("spawn")
+    if catalog_only:
+        with ctx.Pool(workers) as pool_:
+            images = _render_catalog(pool_, catalog, seed, p, out, progress, log, t0)
+        _write_products(out, catalog, images)
+        return _catalog_card(out, preset, seed, p, catalog, images, t0, workers)
+    (out / "clips").mkdir(parents=True, exist_ok=True)
     counts = split_counts(p.clips)
     n_worn = max(int(round(p.products / p.distractors)), 10 * sum(1 for c in counts if c))
     n_worn = min(n_worn, p.products)
@@ -302,24 +362,8 @@ def generate(
         v.sort()
     jobs.sort(key=lambda j: j[1])
 
-    workers = workers or min(os.cpu_count() or 1, 8)
-    # spawn, not fork: a process that already runs threads (the player's engine, Qt, VLC,
-    # OpenMP pools) can hand a forked worker a lock that nobody will ever release
-    ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers) as pool_:
-        bar = _Progress(len(catalog), "shop images", progress)
-        images = []
-        for names_ in pool_.imap(
-            _render_images,
-            [
-                (i, prod, seed, p.second_view, str(out / "catalog"))
-                for i, prod in enumerate(catalog)
-            ],
-            8,
-        ):
-            images.append(names_)
-            bar()
-        log(f"shop images: {sum(map(len, images))} in {time.monotonic() - t0:.1f} s")
+        images = _render_catalog(pool_, catalog, seed, p, out, progress, log, t0)
         t1 = time.monotonic()
         bar = _Progress(len(jobs), "clips", progress)
         results = {}
@@ -328,9 +372,7 @@ def generate(
             bar()
         log(f"clips: {len(jobs)} in {time.monotonic() - t1:.1f} s")
 
-    with (out / "catalog" / "products.jsonl").open("w", encoding="utf-8") as f:
-        for prod, imgs in zip(catalog, images, strict=True):
-            f.write(json.dumps(_public(prod, imgs), ensure_ascii=False) + "\n")
+    _write_products(out, catalog, images)
     for clip_id, gt in sorted(results.items()):
         (out / "clips" / f"{clip_id}.json").write_text(json.dumps(gt, separators=(",", ":")))
     (out / "splits.json").write_text(json.dumps(splits, indent=1))

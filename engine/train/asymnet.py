@@ -11,7 +11,10 @@ the VFN and the similarity tree, together, from one loss:
   ("no weaker features for them").
 
 Each trajectory's candidates: its product, the product's siblings (same family: they differ in
-one attribute, the hard negatives), other products of the same category, and random products.
+one attribute, the hard negatives), other products of the same category, products mined from
+the whole gallery (the ones the current model ranks nearest to the trajectory: what a
+shop-sized catalogue confuses it with) and random products. ``negatives``: catalogues without
+clips (``synth --catalog-only``) whose products join the gallery as wrong answers only.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.asymnet.ifn import ImageFeatureNetwork
+from engine.asymnet.ifn import COLOR_DIM, ImageFeatureNetwork
 from engine.asymnet.model import AsymNet, save_asymnet
 from engine.asymnet.tree import posterior_loss, ranking_loss
 from engine.asymnet.vfn import QUALITY_DIM, sample_frames
-from engine.train.matching_data import MatchingSet, extract_features
+from engine.train.matching_data import MatchingSet, extract_features, extract_products
 
 
 @dataclass
@@ -39,8 +42,12 @@ class TrainConfig:
     steps: int = 2000
     batch: int = 32
     siblings: int = 2
-    same_category: int = 5
-    random_negatives: int = 8
+    same_category: int = 3
+    mined: int = 6  # hard negatives mined from the whole gallery by the current model
+    random_negatives: int = 4
+    mine_every: int = 200  # steps between two minings (the first after warm-up)
+    mine_pool: int = 32  # mined negatives are drawn from this many nearest wrong products
+    color: bool = True  # the IFN's colour descriptor (False: the SPP vector alone)
     lr: float = 1e-3
     weight_decay: float = 0.05
     temperature: float = 0.05
@@ -53,6 +60,7 @@ class TrainConfig:
 
 
 def load_training_set(data: Sequence[str | Path], split: str, *, frames_per_track: int = 40,
+                      negatives: Sequence[str | Path] = (),
                       log: Callable[[str], None] = lambda m: None) -> MatchingSet:
     ifn = ImageFeatureNetwork()
     out = MatchingSet()
@@ -60,6 +68,9 @@ def load_training_set(data: Sequence[str | Path], split: str, *, frames_per_trac
         log(f"features of {d} ({split})")
         out.extend(extract_features(d, split, ifn, frames_per_track=frames_per_track,
                                     with_flips=True, prefix=f"d{i}:", log=log))
+    for i, d in enumerate(negatives):
+        log(f"features of {d} (negatives)")
+        out.products += extract_products(d, ifn, prefix=f"n{i}:", log=log)
     return out
 
 
@@ -75,6 +86,38 @@ class CandidateSampler:
         self.tracks = [t for t in data.tracks if t.product in self.index]
         if not self.tracks:
             raise ValueError("no trajectory names a product of its catalogue: nothing to learn")
+        self.mined: dict[str, np.ndarray] = {}
+        self.image_owner = np.concatenate([np.full(len(p.pooled), i)
+                                           for i, p in enumerate(data.products)])
+
+    @torch.no_grad()
+    def mine(self, model: AsymNet) -> float:
+        """The ``mine_pool`` wrong products nearest to each trajectory's mean embedding, by
+        the model as it is now (a product: its best image). Returns the share of trajectories
+        whose product is not the nearest (how hard the gallery still is)."""
+        was = model.training
+        model.eval()
+        try:
+            images = torch.cat([p.pooled for p in self.data.products])
+            gallery = torch.cat([model.head(images[i:i + 4096])
+                                 for i in range(0, len(images), 4096)])
+            means = torch.stack([F.normalize(model.head(t.pooled).mean(0), dim=0)
+                                 for t in self.tracks])
+            n_products = len(self.data.products)
+            owner = torch.from_numpy(self.image_owner)
+            wrong_first = 0
+            for start in range(0, len(self.tracks), 256):
+                sims = means[start:start + 256] @ gallery.T
+                best = torch.full((len(sims), n_products), -2.0)
+                best.scatter_reduce_(1, owner.expand(len(sims), -1), sims, "amax")
+                for row, t in enumerate(self.tracks[start:start + 256]):
+                    pos = self.index[t.product]
+                    order = torch.argsort(best[row], descending=True)[: self.cfg.mine_pool + 1]
+                    wrong_first += int(order[0]) != pos
+                    self.mined[t.key] = order[order != pos][: self.cfg.mine_pool].numpy()
+        finally:
+            model.train(was)
+        return wrong_first / len(self.tracks)
 
     def candidates(self, track) -> list[int]:
         pos = self.index[track.product]
@@ -88,7 +131,12 @@ class CandidateSampler:
         if same:
             chosen += list(self.rng.choice(same, min(self.cfg.same_category, len(same)),
                                            replace=False))
-        want = 1 + self.cfg.siblings + self.cfg.same_category + self.cfg.random_negatives
+        mined = [int(i) for i in self.mined.get(track.key, ()) if int(i) not in chosen]
+        if mined:
+            chosen += list(self.rng.choice(mined, min(self.cfg.mined, len(mined)),
+                                           replace=False))
+        want = (1 + self.cfg.siblings + self.cfg.same_category + self.cfg.mined
+                + self.cfg.random_negatives)
         while len(chosen) < want:
             i = int(self.rng.integers(len(self.data.products)))
             if i not in chosen:
@@ -107,16 +155,20 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
                   log: Callable[[str], None] = lambda m: None) -> tuple[AsymNet, list[float]]:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = model or AsymNet()
+    model = model or AsymNet(color_dim=COLOR_DIM if cfg.color else 0)
     model.train()
     sampler = CandidateSampler(data, cfg, rng)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
-    n_cand = 1 + cfg.siblings + cfg.same_category + cfg.random_negatives
+    n_cand = 1 + cfg.siblings + cfg.same_category + cfg.mined + cfg.random_negatives
     losses: list[float] = []
     t0 = time.monotonic()
     for step in range(cfg.steps):
+        if cfg.mined and cfg.mine_every and step >= 100 and (step - 100) % cfg.mine_every == 0:
+            hard = sampler.mine(model)
+            log(f"step {step}: mined {cfg.mine_pool} nearest wrong products per trajectory "
+                f"among {len(data.products)}; the nearest is wrong for {hard:.0%}")
         batch = [sampler.tracks[i] for i in rng.integers(len(sampler.tracks), size=cfg.batch)]
         rows, clips, quals = [], [], []
         for t in batch:
@@ -173,13 +225,16 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
 
 
 def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, *,
-                 split: str = "train", frames_per_track: int = 40, command: str = "",
+                 split: str = "train", frames_per_track: int = 40,
+                 negatives: Sequence[str | Path] = (), command: str = "",
                  log: Callable[[str], None] = lambda m: None) -> str:
     t0 = time.monotonic()
-    feats = load_training_set(data, split, frames_per_track=frames_per_track, log=log)
+    feats = load_training_set(data, split, frames_per_track=frames_per_track,
+                              negatives=negatives, log=log)
     log(f"training on {len(feats.tracks)} trajectories, {len(feats.products)} products")
     model, losses = train_asymnet(feats, cfg, log=log)
-    meta = {"data": [str(d) for d in data], "split": split, "config": cfg.__dict__,
+    meta = {"data": [str(d) for d in data], "negatives": [str(d) for d in negatives],
+            "split": split, "config": cfg.__dict__,
             "trajectories": len(feats.tracks), "products": len(feats.products),
             "frames_per_track": frames_per_track, "command": command,
             "final_loss": float(np.mean(losses[-100:])),

@@ -59,17 +59,26 @@ TWO_STAGE = "asymnet_top100"  # FAISS-style first stage (100 nearest images), th
 
 
 def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
-                      methods: tuple[str, ...] = METHODS, n_candidates: int = 100
-                      ) -> dict[str, Any]:
+                      methods: tuple[str, ...] = METHODS, n_candidates: int = 100, *,
+                      levels: Sequence[int] = (), bootstrap: int = 0, seed: int = 0,
+                      log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    """Ranks every trajectory against the gallery. ``levels``: smaller galleries, each the
+    first N products of ``feats.products`` (the set's own, then one distractor catalogue after
+    another), measured in the same pass (``report["galleries"]``; the whole gallery is the
+    report's top level). ``bootstrap`` B > 0: 95% intervals of every top-K and paired intervals
+    of the differences between methods, from B resamplings of the queries."""
     index = {p.key: i for i, p in enumerate(feats.products)}
     gallery = embed(matcher, torch.cat([p.pooled for p in feats.products]))
     owner = np.concatenate([np.full(len(p.pooled), i) for i, p in enumerate(feats.products)])
+    n_all = len(feats.products)
+    sizes = sorted({int(n) for n in levels if 0 < int(n) < n_all} | {n_all})
     two_stage = "asymnet" in methods and "avg_pool" in methods
     names = (*methods, TWO_STAGE) if two_stage else methods
-    ranks: dict[str, list[int]] = {m: [] for m in names}
+    ranks: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
     cats: list[str] = []
-    seconds = dict.fromkeys(methods, 0.0)
-    for t in feats.tracks:
+    seconds = dict.fromkeys(names, 0.0)
+    t_log = time.monotonic()
+    for q, t in enumerate(feats.tracks):
         right = index[t.product]
         frames = embed(matcher, t.pooled)
         cats.append(t.category)
@@ -81,59 +90,129 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
             res = matcher.rank(frames, gallery, m, weights=weights, quality=t.quality)
             seconds[m] += time.perf_counter() - t0
             image_scores[m] = res.scores
-            ranks[m].append(rank_of(product_scores(res.scores, owner, len(feats.products)),
-                                    right))
+            scores = product_scores(res.scores, owner, n_all)
+            for n in sizes:
+                ranks[n][m].append(rank_of(scores[:n], right))
         if two_stage:  # the products of the nearest images to the mean, re-ranked by the tree
-            near = np.argsort(-image_scores["avg_pool"])[:n_candidates]
-            keep = np.isin(owner, owner[near])
-            scores = np.where(keep, image_scores["asymnet"], -np.inf)
-            ranks[TWO_STAGE].append(rank_of(product_scores(scores, owner, len(feats.products)),
-                                            right))
-    report: dict[str, Any] = {"methods": {}, "queries": len(feats.tracks),
-                              "gallery": len(feats.products), "gallery_images": len(gallery)}
-    seconds.setdefault(TWO_STAGE, 0.0)
-    for m in names:
-        r = np.array(ranks[m])
+            for n in sizes:
+                inside = owner < n
+                near = np.flatnonzero(inside)[np.argsort(-image_scores["avg_pool"][inside])]
+                keep = np.isin(owner, owner[near[:n_candidates]])
+                scores = np.where(keep, image_scores["asymnet"], -np.inf)
+                ranks[n][TWO_STAGE].append(rank_of(product_scores(scores, owner, n_all)[:n],
+                                                   right))
+        if time.monotonic() - t_log > 30:
+            log(f"  {q + 1}/{len(feats.tracks)} queries")
+            t_log = time.monotonic()
+    galleries = []
+    for n in sizes:
+        level = _summarise(ranks[n], cats, seconds, bootstrap, seed)
+        level |= {"gallery": n, "gallery_images": int((owner < n).sum())}
+        galleries.append(level)
+    report: dict[str, Any] = {"queries": len(feats.tracks), "query_keys":
+                              [t.key for t in feats.tracks]} | galleries[-1]
+    if len(galleries) > 1:
+        report["galleries"] = galleries
+    report["bootstrap"] = bootstrap
+    return report
+
+
+def _summarise(ranks: dict[str, list[int]], cats: list[str], seconds: dict[str, float],
+               bootstrap: int, seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"methods": {}}
+    for m, rs in ranks.items():
+        r = np.array(rs)
         per_cat = {}
         for c in sorted(set(cats)):
             sel = np.array([x == c for x in cats])
             per_cat[c] = {f"top{k}": float((r[sel] <= k).mean()) for k in KS} | {
                 "queries": int(sel.sum())}
-        report["methods"][m] = {
+        out["methods"][m] = {
             "overall": {f"top{k}": float((r <= k).mean()) if len(r) else 0.0 for k in KS},
             "per_category": per_cat,
             "curve": [float((r <= k).mean()) if len(r) else 0.0 for k in range(1, 21)],
             "median_rank": float(np.median(r)) if len(r) else 0.0,
-            "ms_per_query": 1000 * seconds[m] / max(1, len(r)),
+            "ms_per_query": 1000 * seconds.get(m, 0.0) / max(1, len(r)),
+            "ranks": [int(x) for x in r],
         }
-    return report
+    if bootstrap > 0 and cats:
+        ci, paired = bootstrap_intervals({m: np.array(r) for m, r in ranks.items()},
+                                         bootstrap, seed)
+        for m in ranks:
+            out["methods"][m]["overall"]["ci95"] = ci[m]
+        out["paired"] = paired
+    return out
+
+
+def bootstrap_intervals(ranks: dict[str, np.ndarray], resamples: int, seed: int = 0,
+                        ks: Sequence[int] = KS) -> tuple[dict, dict]:
+    """Percentile 95% intervals from ``resamples`` resamplings of the queries (with
+    replacement, the same resamplings for every method): per method and K, ``[lo, hi]`` of
+    top-K; per pair of methods ``"a-b"`` (``a`` listed after ``b``), ``[lo, hi]`` of
+    top-K(a) - top-K(b) over the same resampled queries, and its value on all queries under
+    ``"difference"``. A paired interval above zero says ``a`` wins on these queries' kind,
+    not just on these queries."""
+    names = list(ranks)
+    n = len(next(iter(ranks.values())))
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(n, size=(resamples, n))
+    hits = {m: {k: (r <= k).astype(np.float64) for k in ks} for m, r in ranks.items()}
+
+    def interval(x: np.ndarray) -> list[float]:
+        means = x[pick].mean(axis=1)
+        lo, hi = np.percentile(means, [2.5, 97.5])
+        return [round(float(lo), 4), round(float(hi), 4)]
+
+    ci = {m: {f"top{k}": interval(hits[m][k]) for k in ks} for m in names}
+    paired = {}
+    for i, a in enumerate(names):
+        for b in names[:i]:
+            paired[f"{a}-{b}"] = {f"top{k}": interval(hits[a][k] - hits[b][k]) for k in ks}
+            paired[f"{a}-{b}"]["difference"] = {
+                f"top{k}": round(float((hits[a][k] - hits[b][k]).mean()), 4) for k in ks}
+    return ci, paired
 
 
 def evaluate_matching(data: str | Path, split: str, matcher: TrajectoryMatcher, *,
-                      distractors: Sequence[str | Path] = (),
+                      distractors: Sequence[str | Path] = (), bootstrap: int = 0,
+                      methods: tuple[str, ...] = METHODS,
                       log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """``distractors``: catalogues whose products join the gallery as wrong answers (a shop
-    has far more products than a drama shows); none may be the test catalogue itself."""
+    has far more products than a drama shows); none may be the test catalogue itself, nor
+    share an image with another. The report's top level is the whole gallery; ``galleries``
+    holds the same queries against the set's own catalogue and against it plus the first,
+    the first two, ... distractor catalogues (one pass). ``bootstrap``: see
+    ``evaluate_features``."""
     root = Path(data)
-    ours = _image_digests(root) if distractors else set()
+    seen = {str(root): _image_digests(root) if distractors else set()}
     for d in distractors:  # the same directory shares every image, so is caught here too
-        shared = len(ours & _image_digests(Path(d)))
-        if shared:
-            raise DataError(
-                f"{d} shares {shared} shop images with the evaluated catalogue (the same "
-                "directory, or a set made with the same seed): as distractors its products "
-                "would tie with the right answers. Use a catalogue made with another seed "
-                "(docs/benchmark.md)"
-            )
+        digests = _image_digests(Path(d))
+        for other, theirs in seen.items():
+            shared = len(digests & theirs)
+            if shared:
+                what = ("the evaluated catalogue" if other == str(root)
+                        else f"the distractor catalogue {other}")
+                raise DataError(
+                    f"{d} shares {shared} shop images with {what} (the same directory, or a "
+                    "set made with the same seed): its products would tie with others. Use "
+                    "catalogues made with other seeds (docs/benchmark.md)"
+                )
+        seen[str(d)] = digests
     ifn = ImageFeatureNetwork()
     feats = extract_features(data, split, ifn, log=log)
-    n_own = len(feats.products)
+    if not feats.tracks:
+        raise DataError(f"{data} ({split}) has no trajectory that names a catalogue product")
+    levels = [len(feats.products)]
     for i, d in enumerate(distractors):
         feats.products += extract_products(d, ifn, prefix=f"distractor{i}:", log=log)
-    report = evaluate_features(feats, matcher)
+        levels.append(len(feats.products))
+    report = evaluate_features(feats, matcher, methods, levels=levels, bootstrap=bootstrap,
+                               log=log)
     report |= {"data": str(data), "split": split, "model_version": matcher.version,
                "distractors": [str(d) for d in distractors],
-               "gallery_distractors": len(feats.products) - n_own}
+               "gallery_distractors": len(feats.products) - levels[0]}
+    for g in report.get("galleries", []):
+        g["distractors"] = [str(d) for d in distractors[:levels.index(g["gallery"])]]
     return report
 
 
@@ -161,8 +240,23 @@ def markdown_table(report: dict[str, Any]) -> str:
                 else ""), "",
              "| method | top-1 | top-5 | top-10 | top-20 |", "|---|---|---|---|---|"]
     for m, r in methods.items():
-        o = r["overall"]
-        lines.append(f"| {m} | " + " | ".join(f"{o[f'top{k}']:.3f}" for k in KS) + " |")
+        lines.append(f"| {m} | " + " | ".join(_cell(r["overall"], k) for k in KS) + " |")
+    if report.get("paired"):
+        lines += ["", "Paired differences (95% bootstrap interval over "
+                  f"{report['bootstrap']} resamplings of the queries):", "",
+                  "| difference | top-1 | top-5 | top-10 | top-20 |", "|---|---|---|---|---|"]
+        for pair, d in report["paired"].items():
+            lines.append(f"| {pair} | " + " | ".join(
+                f"{d['difference'][f'top{k}']:+.3f} [{d[f'top{k}'][0]:+.3f}, "
+                f"{d[f'top{k}'][1]:+.3f}]" for k in KS) + " |")
+    if len(report.get("galleries", [])) > 1:
+        names = list(methods)
+        lines += ["", "The same queries against growing galleries (top-1 / top-20):", "",
+                  "| products | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for g in report["galleries"]:
+            lines.append(f"| {g['gallery']:,} | " + " | ".join(
+                f"{g['methods'][m]['overall']['top1']:.3f} / "
+                f"{g['methods'][m]['overall']['top20']:.3f}" for m in names) + " |")
     cats = sorted({c for r in methods.values() for c in r["per_category"]})
     if cats:
         lines += ["", "Top-20 per category (queries in brackets):", "",
@@ -174,6 +268,12 @@ def markdown_table(report: dict[str, Any]) -> str:
             lines.append(f"| {m} | " + " | ".join(
                 f"{r['per_category'][c]['top20']:.2f}" for c in cats) + " |")
     return "\n".join(lines)
+
+
+def _cell(overall: dict[str, Any], k: int) -> str:
+    ci = overall.get("ci95", {}).get(f"top{k}")
+    value = f"{overall[f'top{k}']:.3f}"
+    return f"{value} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else value
 
 
 def plot_curve(report: dict[str, Any], path: str | Path) -> None:

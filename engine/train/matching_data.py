@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from engine.asymnet.ifn import (
+    COLOR_DIM,
     SPP_DIM,
     SPP_LEVELS,
     SPP_STRIDES,
@@ -33,7 +34,7 @@ from engine.cache import cache_dir
 from engine.matching import track_crops
 from engine.train.data import DataError, load_split
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: features carry the colour descriptor
 
 
 @dataclass
@@ -41,7 +42,7 @@ class TrackFeatures:
     key: str  # dataset:clip:track
     product: str  # dataset:product id
     category: str
-    pooled: torch.Tensor  # (T, SPP_DIM) half, time order
+    pooled: torch.Tensor  # (T, FEATURE_DIM) half, time order
     frames: np.ndarray  # (T,) frame indices
     best: int  # row of the single-frame pick
     quality: np.ndarray | None = None  # (T, 3) per-frame cues (engine.asymnet.vfn)
@@ -52,8 +53,8 @@ class ProductFeatures:
     key: str
     category: str
     family: str
-    pooled: torch.Tensor  # (I, SPP_DIM) half, one row per shop image
-    flipped: torch.Tensor | None = None  # (I, SPP_DIM) half, mirrored images
+    pooled: torch.Tensor  # (I, FEATURE_DIM) half, one row per shop image
+    flipped: torch.Tensor | None = None  # (I, FEATURE_DIM) half, mirrored images
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _key(root: Path, split: str, frames_per_track: int, with_flips: bool, prefix
     h.update(card.read_bytes() if card.is_file() else b"")
     h.update((root / "catalog" / "products.jsonl").read_bytes())
     h.update(json.dumps([CACHE_FORMAT, split, frames_per_track, with_flips, SPP_LEVELS,
-                         SPP_STRIDES, SPP_DIM, prefix]).encode())
+                         SPP_STRIDES, SPP_DIM, COLOR_DIM, prefix]).encode())
     return h.hexdigest()[:16]
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from app.cli import main
-from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
+from engine.asymnet.ifn import FEATURE_DIM, ImageFeatureNetwork
 from engine.asymnet.model import TrajectoryMatcher, load_asymnet, save_asymnet
 from engine.asymnet.vfn import pick_single_frame
 from engine.backbone import WeightsError
@@ -41,7 +41,7 @@ def test_features_cover_every_trajectory_and_product(tiny_benchmark, tiny_featur
     keys = {p.key for p in tiny_features.products}
     for t in tiny_features.tracks:
         assert t.product in keys
-        assert t.pooled.shape[1] == SPP_DIM and 1 <= len(t.pooled) <= 8
+        assert t.pooled.shape[1] == FEATURE_DIM and 1 <= len(t.pooled) <= 8
         assert np.all(np.diff(t.frames) > 0)
         assert 0 <= t.best < len(t.pooled)
     for p in tiny_features.products:
@@ -182,6 +182,29 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
             assert grown["methods"][m]["overall"][f"top{k}"] <= r["overall"][f"top{k}"]
     assert "40 of them distractors" in markdown_table(grown)
 
+    # two distractor catalogues (one without clips): one pass measures the growing galleries
+    third = tmp_path / "third"
+    generate(third, "hard", seed=13, products=24, workers=1, progress=False, catalog_only=True)
+    both = evaluate_matching(data, "all", matcher, distractors=[other, third], bootstrap=50)
+    assert [g["gallery"] for g in both["galleries"]] == [plain["gallery"], grown["gallery"],
+                                                         grown["gallery"] + 24]
+    assert [g["distractors"] for g in both["galleries"]] == [[], [str(other)],
+                                                             [str(other), str(third)]]
+    assert both["gallery"] == both["galleries"][-1]["gallery"]
+    for m in ("single_frame", "avg_pool", "asymnet"):  # the same ranks as separate runs
+        assert both["galleries"][0]["methods"][m]["ranks"] == plain["methods"][m]["ranks"]
+        assert both["galleries"][1]["methods"][m]["ranks"] == grown["methods"][m]["ranks"]
+        assert all(a <= b for a, b in zip(grown["methods"][m]["ranks"],
+                                          both["methods"][m]["ranks"], strict=True))
+        ci = both["methods"][m]["overall"]["ci95"]["top20"]
+        assert ci[0] <= both["methods"][m]["overall"]["top20"] <= ci[1]
+    assert set(both["paired"]["asymnet-avg_pool"]) == {"top1", "top5", "top10", "top20",
+                                                      "difference"}
+    assert "| asymnet-avg_pool |" in markdown_table(both)
+    assert main(["eval", "--data", str(data), "--task", "matching", "--device", "cpu",
+                 "--distractors", str(third), str(third)]) == 2
+    assert "distractor catalogue" in capsys.readouterr().err  # two copies tie with each other
+
     out = tmp_path / "m.json"
     assert main(["eval", "--data", str(data), "--split", "all", "--task", "matching",
                  "--device", "cpu", "--distractors", str(other), "--out", str(out)]) == 0
@@ -202,3 +225,53 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
     assert "products.jsonl" in capsys.readouterr().err
     assert main(["eval", "--data", str(data), "--distractors", str(other)]) == 2
     assert "--task matching" in capsys.readouterr().err
+
+
+def test_bootstrap_intervals_cover_the_value_and_pair_the_queries():
+    """Method a finds 30 of 40 queries at top-1, b the same 30 but loses 6 of them: the paired
+    interval of a - b sits above zero although the two methods' own intervals overlap."""
+    from engine.train.eval_matching import bootstrap_intervals
+
+    a = np.array([1] * 30 + [50] * 10)
+    b = np.array([1] * 24 + [50] * 16)
+    ci, paired = bootstrap_intervals({"b": b, "a": a}, 2000, seed=0)
+    assert ci["a"]["top1"][0] < 0.75 < ci["a"]["top1"][1]
+    assert ci["b"]["top1"][0] < 0.6 < ci["b"]["top1"][1]
+    assert ci["a"]["top1"][0] < ci["b"]["top1"][1]  # overlapping on their own
+    assert paired["a-b"]["difference"]["top1"] == pytest.approx(0.15)
+    assert 0 < paired["a-b"]["top1"][0] < 0.15 < paired["a-b"]["top1"][1]
+    assert paired["a-b"]["top1"][1] <= 0.3  # never more than the 6 queries it won
+    assert paired["a-b"]["top20"] == [0.15, 0.15] or paired["a-b"]["top20"][0] > 0
+    assert bootstrap_intervals({"b": b, "a": a}, 2000, seed=0) == (ci, paired)  # seeded
+    same = bootstrap_intervals({"x": a, "y": a.copy()}, 200)[1]["y-x"]
+    assert same["top1"] == [0.0, 0.0] and same["difference"]["top1"] == 0.0
+
+
+def test_mining_hands_each_trajectory_the_wrong_products_nearest_to_it(tiny_features):
+    """Hard negatives from the whole gallery: the mined ones are the nearest wrong products by
+    the current model (never the right one), and the sampler offers them as candidates."""
+    from engine.asymnet.model import AsymNet
+    from engine.train.asymnet import CandidateSampler
+
+    torch.manual_seed(0)
+    model = AsymNet()
+    cfg = TrainConfig(mined=3, mine_pool=5, same_category=1, random_negatives=2)
+    sampler = CandidateSampler(tiny_features, cfg, np.random.default_rng(0))
+    share = sampler.mine(model)
+    assert 0 <= share <= 1
+    with torch.no_grad():
+        images = model.eval().head(torch.cat([p.pooled for p in tiny_features.products]))
+    owner = sampler.image_owner
+    for t in sampler.tracks:
+        mined = sampler.mined[t.key]
+        right = sampler.index[t.product]
+        assert len(mined) == 5 and right not in mined
+        with torch.no_grad():
+            mean = torch.nn.functional.normalize(model.head(t.pooled).mean(0), dim=0)
+        best = np.full(len(tiny_features.products), -2.0)
+        np.maximum.at(best, owner, (images @ mean).numpy())
+        best[right] = -3.0
+        np.testing.assert_array_equal(np.sort(mined), np.sort(np.argsort(-best)[:5]))
+        cand = sampler.candidates(t)
+        assert cand[0] == right and len(cand) == len(set(cand)) == 1 + 2 + 1 + 3 + 2
+        assert len(set(cand) & set(mined.tolist())) >= 3

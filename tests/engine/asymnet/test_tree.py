@@ -83,9 +83,9 @@ def test_sample_frames_covers_the_trajectory_in_whole_clips():
 
 def test_gradients_reach_every_part_of_asymnet():
     torch.manual_seed(0)
-    model = AsymNet(spp_dim=64)
-    frames = torch.randn(3, 5 * model.clip_len, 64)
-    shop = torch.randn(3, 6, 64)
+    model = AsymNet(spp_dim=64, color_dim=10)  # both parts of the IFN's input get gradients
+    frames = torch.randn(3, 5 * model.clip_len, 74)
+    shop = torch.randn(3, 6, 74)
     mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3, [True] + [False] * 4])
     emb = model.head(frames)
     out = model.score(emb, mask, model.head(shop))

@@ -132,3 +132,29 @@ def test_the_cli_refuses_to_overwrite(tiny):
         cwd=ROOT,
     )
     assert r.returncode == 2 and "not empty" in r.stderr
+
+
+def test_catalog_only_writes_the_same_products_without_clips(tiny, tmp_path):
+    """``synth --catalog-only``: the catalogue a full set of the same seed starts with (the
+    same products and the same image files), no clips, and a card that says so."""
+    out, _ = tiny
+    shop = tmp_path / "shop"
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "synth", "--catalog-only", "--out", str(shop),
+         "--seed", "11", "--products", "45", "--workers", "2"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "45 products" in r.stdout and "no clips" in r.stdout
+    assert not (shop / "clips").exists() and not (shop / "splits.json").exists()
+    card = json.loads((shop / "card.json").read_text())
+    assert card["catalog_only"] and card["counts"]["clips"] == 0
+    assert card["counts"]["products"] == 45
+    assert card["counts"]["families"] == 15  # families of three: two siblings each
+    mine = (shop / "catalog" / "products.jsonl").read_text().splitlines()
+    full = (out / "catalog" / "products.jsonl").read_text().splitlines()
+    assert len(mine) == 45 and mine[:30] == full  # drawn one product after another
+    for line in mine[:30]:
+        for rel in json.loads(line)["images"]:
+            assert (shop / "catalog" / rel).read_bytes() == (out / "catalog" / rel).read_bytes()
+    assert card["counts"]["shop_images"] == len(list((shop / "catalog" / "images").iterdir()))
