@@ -136,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="AsymNet weights (matching, end2end, real-match; default: "
                     "resources/models/asymnet.pt)")
     ev.add_argument("--distractors", nargs="+", default=[], metavar="DIR",
-                    help="matching: add these catalogues' products to the gallery as wrong "
-                    "answers (benchmark directories made with other seeds: "
+                    help="matching, end2end: add these catalogues' products to the gallery as "
+                    "wrong answers (benchmark directories made with other seeds: "
                     "DIR/catalog/products.jsonl; `synth --catalog-only` makes them); the "
                     "report also gives the set's own catalogue and each growing gallery")
     ev.add_argument("--bootstrap", type=_positive_int, metavar="B",
@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--mined", type=int, default=6, metavar="N",
                     help="hard negatives per trajectory mined from the whole gallery by the "
                     "model in training (0: none)")
+    ta.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                    help="where the projection, VFN and tree train (default cpu; auto: a GPU "
+                    "when torch sees one)")
     ta.add_argument("--no-color", action="store_true",
                     help="the IFN without its colour descriptor (the paper's IFN; ablation)")
     return parser
@@ -439,8 +442,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from engine.train.data import DataError
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    if args.distractors and args.task != "matching":
-        raise UsageError("--distractors works with --task matching only")
+    if args.distractors and args.task not in ("matching", "end2end"):
+        raise UsageError("--distractors works with --task matching or end2end only")
     if args.bootstrap and args.task != "matching":
         raise UsageError("--bootstrap works with --task matching only")
     if args.task in ("real", "real-match"):
@@ -472,7 +475,8 @@ def run_eval(args: argparse.Namespace) -> int:
             try:
                 report = evaluate_end2end(args.data, args.split,
                                           _detector(args.detector, args.device), matcher,
-                                          stride=args.stride, log=log)
+                                          stride=args.stride,
+                                          distractors=args.distractors, log=log)
             except CatalogError as exc:
                 raise UsageError(str(exc)) from None
             return _print_report(end2end_table(report), report, args.out)
@@ -546,7 +550,7 @@ def run_train(args: argparse.Namespace) -> int:
             if args.mined < 0:
                 raise UsageError(f"--mined must be 0 or more, got {args.mined}")
             cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed,
-                              mined=args.mined, color=not args.no_color,
+                              mined=args.mined, color=not args.no_color, device=args.device,
                               random_negatives=4 if args.mined else 10)
             command = "video2shop " + " ".join(sys.argv[1:]) if sys.argv else ""
             run_training(args.data, args.out or str(ASYMNET_WEIGHTS), cfg, split=args.split,

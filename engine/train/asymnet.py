@@ -34,6 +34,7 @@ from engine.asymnet.ifn import COLOR_DIM, ImageFeatureNetwork
 from engine.asymnet.model import AsymNet, save_asymnet
 from engine.asymnet.tree import posterior_loss, ranking_loss
 from engine.asymnet.vfn import QUALITY_DIM, sample_frames
+from engine.backbone import pick_device
 from engine.train.matching_data import MatchingSet, extract_features, extract_products
 
 
@@ -52,6 +53,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     temperature: float = 0.05
     seed: int = 0
+    device: str = "cpu"  # auto: a GPU when torch sees one
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch"):
@@ -60,9 +62,10 @@ class TrainConfig:
 
 
 def load_training_set(data: Sequence[str | Path], split: str, *, frames_per_track: int = 40,
-                      negatives: Sequence[str | Path] = (),
+                      negatives: Sequence[str | Path] = (), device: str = "cpu",
                       log: Callable[[str], None] = lambda m: None) -> MatchingSet:
     ifn = ImageFeatureNetwork()
+    ifn.backbone.to(pick_device(device))  # the backbone's features: the GPU when there is one
     out = MatchingSet()
     for i, d in enumerate(data):
         log(f"features of {d} ({split})")
@@ -99,9 +102,10 @@ class CandidateSampler:
         model.eval()
         try:
             images = torch.cat([p.pooled for p in self.data.products])
-            gallery = torch.cat([model.head(images[i:i + 4096])
+            dev = next(model.parameters()).device
+            gallery = torch.cat([model.head(images[i:i + 4096].to(dev)).cpu()
                                  for i in range(0, len(images), 4096)])
-            means = torch.stack([F.normalize(model.head(t.pooled).mean(0), dim=0)
+            means = torch.stack([F.normalize(model.head(t.pooled.to(dev)).mean(0), dim=0).cpu()
                                  for t in self.tracks])
             n_products = len(self.data.products)
             owner = torch.from_numpy(self.image_owner)
@@ -156,7 +160,8 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = model or AsymNet(color_dim=COLOR_DIM if cfg.color else 0)
-    model.train()
+    dev = pick_device(cfg.device)
+    model.to(dev).train()
     sampler = CandidateSampler(data, cfg, rng)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -186,20 +191,22 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
             quality[b, : len(q)] = torch.from_numpy(q)
             mask[b, :n] = True
         cand = [sampler.candidates(t) for t in batch]
-        shop = torch.stack([torch.stack([sampler.shop_row(i) for i in c]) for c in cand]).float()
+        shop = torch.stack([torch.stack([sampler.shop_row(i) for i in c]) for c in cand])
+        frames, quality, mask, shop = (frames.to(dev), quality.to(dev), mask.to(dev),
+                                       shop.to(dev).float())
 
         emb = model.head(frames.reshape(-1, frames.shape[-1])).reshape(
             cfg.batch, frames.shape[1], -1)
         shop_emb = model.head(shop.reshape(-1, shop.shape[-1])).reshape(cfg.batch, n_cand, -1)
         out = model.score(emb, mask, shop_emb, quality)
-        labels = torch.zeros(cfg.batch, n_cand)
+        labels = torch.zeros(cfg.batch, n_cand, device=dev)
         labels[:, 0] = 1
         loss_tree = posterior_loss(out, labels) + ranking_loss(
-            out, torch.zeros(cfg.batch, dtype=torch.long))
+            out, torch.zeros(cfg.batch, dtype=torch.long, device=dev))
 
         # InfoNCE against every candidate image of the batch (siblings included)
         gallery = shop_emb.reshape(-1, shop_emb.shape[-1])
-        target = torch.arange(cfg.batch) * n_cand
+        target = torch.arange(cfg.batch, device=dev) * n_cand
         frame_mask = torch.repeat_interleave(mask, model.clip_len, dim=1)
         valid = frame_mask.float()
         mean = F.normalize((emb * valid.unsqueeze(-1)).sum(1), dim=-1)
@@ -221,7 +228,7 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
             log(f"step {step + 1}/{cfg.steps}: loss {recent:.3f} (tree {parts[0]:.3f}, "
                 f"mean {parts[1]:.3f}, frame {parts[2]:.3f}) "
                 f"{time.monotonic() - t0:.0f} s")
-    return model.eval(), losses
+    return model.cpu().eval(), losses
 
 
 def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, *,
@@ -230,7 +237,7 @@ def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, 
                  log: Callable[[str], None] = lambda m: None) -> str:
     t0 = time.monotonic()
     feats = load_training_set(data, split, frames_per_track=frames_per_track,
-                              negatives=negatives, log=log)
+                              negatives=negatives, device=cfg.device, log=log)
     log(f"training on {len(feats.tracks)} trajectories, {len(feats.products)} products")
     model, losses = train_asymnet(feats, cfg, log=log)
     meta = {"data": [str(d) for d in data], "negatives": [str(d) for d in negatives],

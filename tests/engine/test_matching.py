@@ -4,6 +4,7 @@ shipped AsymNet weights, through FAISS and the tree, and ``analyze --catalog`` e
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,6 +67,38 @@ def test_end2end_eval_reports_detected_beside_ground_truth(tiny_benchmark, tmp_p
     assert report["garments"] > 0 and 0 <= report["end2end_top20"] <= 1
     assert report["gt_top20"] >= 0.5  # 30 products: the right one is in the top 20 of most
     assert "| detected and tracked |" in capsys.readouterr().out
+
+
+def test_end2end_eval_with_distractors_merges_catalogues_without_sharing_ids(
+        tiny_benchmark, tmp_path, monkeypatch, capsys):
+    """The card's product at shop scale: another seed's catalogue joins the set's own with its
+    ids prefixed (both seeds number their products p00001...), images by absolute path; the
+    merged file is written once, so its import is reused."""
+    import json
+
+    from engine.synth.generate import generate
+    from engine.train.eval_end2end import merged_catalog
+
+    data, card = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    shop = tmp_path / "shop"
+    generate(shop, "hard", seed=13, products=24, workers=1, progress=False, catalog_only=True)
+    merged = merged_catalog(data, [shop])
+    rows = [json.loads(line) for line in merged.read_text().splitlines()]
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == card["counts"]["products"] + 24
+    assert ids[0] == "p00001" and ids[-1] == "d0-p00024"
+    assert all(Path(i).is_absolute() and Path(i).is_file() for r in rows for i in r["images"])
+    stamp = merged.stat().st_mtime_ns
+    assert merged_catalog(data, [shop]) == merged and merged.stat().st_mtime_ns == stamp
+    out = tmp_path / "e2e.json"
+    assert main(["eval", "--data", str(data), "--split", "test", "--task", "end2end",
+                 "--device", "cpu", "--distractors", str(shop), "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["gallery"] == card["counts"]["products"] + 24
+    assert report["distractors"] == [str(shop)]
+    assert 0 <= report["end2end_top1"] <= report["end2end_top20"]
+    assert "the card's product (top-1)" in capsys.readouterr().out
 
 
 def test_best_cover_picks_the_track_on_the_garment():
