@@ -26,6 +26,7 @@ import torch
 
 from engine.asymnet.ifn import ImageFeatureNetwork
 from engine.asymnet.model import METHODS, TrajectoryMatcher
+from engine.categories import compatible
 from engine.train.data import DataError
 from engine.train.matching_data import (
     MatchingSet,
@@ -61,12 +62,16 @@ TWO_STAGE = "asymnet_top100"  # FAISS-style first stage (100 nearest images), th
 def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                       methods: tuple[str, ...] = METHODS, n_candidates: int = 100, *,
                       levels: Sequence[int] = (), bootstrap: int = 0, seed: int = 0,
+                      like_with_like: bool = True,
                       log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Ranks every trajectory against the gallery. ``levels``: smaller galleries, each the
     first N products of ``feats.products`` (the set's own, then one distractor catalogue after
     another), measured in the same pass (``report["galleries"]``; the whole gallery is the
     report's top level). ``bootstrap`` B > 0: 95% intervals of every top-K and paired intervals
-    of the differences between methods, from B resamplings of the queries."""
+    of the differences between methods, from B resamplings of the queries.
+    ``like_with_like``: the same measured again as the engine matches, over the products whose
+    category may be the trajectory's (engine/categories.py: upper body, lower body, full
+    length), in ``report["like_with_like"]``; the top level is always the whole gallery."""
     index = {p.key: i for i, p in enumerate(feats.products)}
     gallery = embed(matcher, torch.cat([p.pooled for p in feats.products]))
     owner = np.concatenate([np.full(len(p.pooled), i) for i, p in enumerate(feats.products)])
@@ -75,6 +80,8 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
     two_stage = "asymnet" in methods and "avg_pool" in methods
     names = (*methods, TWO_STAGE) if two_stage else methods
     ranks: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
+    grouped: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
+    group_of: dict[str, np.ndarray] = {}
     cats: list[str] = []
     seconds = dict.fromkeys(names, 0.0)
     t_log = time.monotonic()
@@ -84,6 +91,11 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
         cats.append(t.category)
         weights = np.zeros(len(frames))
         weights[t.best] = 1.0
+        if t.category not in group_of:
+            group_of[t.category] = np.array([compatible(t.category, p.category)
+                                             for p in feats.products], bool)
+        ok = group_of[t.category]
+        ok_images = ok[owner]
         image_scores = {}
         for m in methods:
             t0 = time.perf_counter()
@@ -91,8 +103,10 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
             seconds[m] += time.perf_counter() - t0
             image_scores[m] = res.scores
             scores = product_scores(res.scores, owner, n_all)
+            mine = np.where(ok, scores, -np.inf)
             for n in sizes:
                 ranks[n][m].append(rank_of(scores[:n], right))
+                grouped[n][m].append(rank_of(mine[:n], right))
         if two_stage:  # the products of the nearest images to the mean, re-ranked by the tree
             for n in sizes:
                 inside = owner < n
@@ -101,6 +115,10 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                 scores = np.where(keep, image_scores["asymnet"], -np.inf)
                 ranks[n][TWO_STAGE].append(rank_of(product_scores(scores, owner, n_all)[:n],
                                                    right))
+                # as the engine: FAISS's shortlist, then the products of the trajectory's kind
+                scores = np.where(keep & ok_images, image_scores["asymnet"], -np.inf)
+                grouped[n][TWO_STAGE].append(rank_of(
+                    product_scores(scores, owner, n_all)[:n], right))
         if time.monotonic() - t_log > 30:
             log(f"  {q + 1}/{len(feats.tracks)} queries")
             t_log = time.monotonic()
@@ -113,6 +131,10 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                               [t.key for t in feats.tracks]} | galleries[-1]
     if len(galleries) > 1:
         report["galleries"] = galleries
+    if like_with_like:
+        same = [_summarise(grouped[n], cats, seconds, bootstrap, seed) | {"gallery": n}
+                for n in sizes]
+        report["like_with_like"] = same[-1] | ({"galleries": same} if len(same) > 1 else {})
     report["bootstrap"] = bootstrap
     return report
 
@@ -257,6 +279,16 @@ def markdown_table(report: dict[str, Any]) -> str:
             lines.append(f"| {g['gallery']:,} | " + " | ".join(
                 f"{g['methods'][m]['overall']['top1']:.3f} / "
                 f"{g['methods'][m]['overall']['top20']:.3f}" for m in names) + " |")
+    same = report.get("like_with_like")
+    if same:
+        names = list(same["methods"])
+        lines += ["", "As the engine matches, like with like (products whose category may be the "
+                  "trajectory's), top-1 / top-20:", "",
+                  "| products | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for g in same.get("galleries", [same]):
+            lines.append(f"| {g['gallery']:,} | " + " | ".join(
+                _cell(g["methods"][m]["overall"], 1) + " / "
+                + _cell(g["methods"][m]["overall"], 20) for m in names) + " |")
     cats = sorted({c for r in methods.values() for c in r["per_category"]})
     if cats:
         lines += ["", "Top-20 per category (queries in brackets):", "",

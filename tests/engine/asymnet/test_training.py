@@ -198,6 +198,11 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
                                           both["methods"][m]["ranks"], strict=True))
         ci = both["methods"][m]["overall"]["ci95"]["top20"]
         assert ci[0] <= both["methods"][m]["overall"]["top20"] <= ci[1]
+    same = both["like_with_like"]  # as the engine: only products of the trajectory's kind
+    assert [g["gallery"] for g in same["galleries"]] == [g["gallery"] for g in both["galleries"]]
+    for m in ("single_frame", "avg_pool", "asymnet"):  # fewer rivals: never a worse rank
+        assert all(a <= b for a, b in zip(same["methods"][m]["ranks"],
+                                          both["methods"][m]["ranks"], strict=True))
     assert set(both["paired"]["asymnet-avg_pool"]) == {"top1", "top5", "top10", "top20",
                                                       "difference"}
     assert "| asymnet-avg_pool |" in markdown_table(both)
