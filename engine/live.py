@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from engine.analysis_cache import AnalysisCache
     from engine.catalog.retrieval import Catalog
 
-STATE_VERSION = 3  # 2: boxes as base64 float64; 3: shots' and the video's last frames detected
+STATE_VERSION = 4  # 2: boxes as base64 float64; 3: shots' and the video's last frames
+# detected; 4: also where a shot ends on a batch's last frame
 
 
 @dataclass
@@ -58,6 +59,9 @@ class _Run:
     def __init__(self, run_id: int, path: str, start: int, fps: float, cut_threshold: float,
                  tracker_kwargs: dict) -> None:
         self.id, self.start, self.next = run_id, start, start
+        # frame ``next`` read ahead (with whether it starts a shot), or None: the decoder is
+        # at ``next`` then
+        self.carry: tuple[np.ndarray, bool] | None = None
         self.tracker = GarmentTracker(fps, **tracker_kwargs)
         self.cuts = ShotCutDetector(cut_threshold)
         self.cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
@@ -192,24 +196,41 @@ class LiveAnalysis:
         try:
             f = a
             while f < b:
-                t0 = time.perf_counter()
-                frames = []
-                for _ in range(min(self.stride * self.batch, b - f)):
+                frames, is_cut = [], []
+                if run.carry is not None:
+                    frames.append(run.carry[0])
+                    is_cut.append(run.carry[1])
+                    run.carry = None
+                while len(frames) < min(self.stride * self.batch, b - f):
+                    t0 = time.perf_counter()
                     ok, frame = run.cap.read()
+                    times.ms["decode"] += (time.perf_counter() - t0) * 1000
                     if not ok:
                         break
                     frames.append(frame)
-                times.ms["decode"] += (time.perf_counter() - t0) * 1000
+                    t0 = time.perf_counter()
+                    is_cut.append(run.cuts.is_cut(frame))
+                    times.ms["cuts"] += (time.perf_counter() - t0) * 1000
                 if not frames:
                     self._truncate(f)
                     break
-                t0 = time.perf_counter()
-                is_cut = [run.cuts.is_cut(fr) for fr in frames]
-                times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+                # one frame ahead (kept for the run's next batch, in this segment or the
+                # next): whether it starts a shot decides whether this batch's last frame
+                # ends one
+                if f + len(frames) < self.frame_count:
+                    t0 = time.perf_counter()
+                    ok, frame = run.cap.read()
+                    times.ms["decode"] += (time.perf_counter() - t0) * 1000
+                    if ok:
+                        t0 = time.perf_counter()
+                        run.carry = (frame, run.cuts.is_cut(frame))
+                        times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+                next_cut = run.carry is not None and run.carry[1]
+                ends = len(frames) - 1 if run.carry is None else -1  # the video's real end
                 # as in pipeline.analyze: a shot's last frame and the video's are detected too
                 want = [i for i in range(len(frames)) if (f + i - run.start) % self.stride == 0
-                        or is_cut[i] or f + i == self.frame_count - 1
-                        or (i + 1 < len(frames) and is_cut[i + 1])]
+                        or is_cut[i] or f + i == self.frame_count - 1 or i == ends
+                        or (is_cut[i + 1] if i + 1 < len(frames) else next_cut)]
                 t0 = time.perf_counter()
                 found = dict(zip(want, self.detector.detect([frames[i] for i in want]),
                                  strict=True))

@@ -65,30 +65,49 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
     t_start = time.monotonic()
     index = 0
     last = (info.frame_count if max_frames is None else min(info.frame_count, max_frames)) - 1
+    carry: tuple[np.ndarray, bool] | None = None  # the next batch's first frame, read ahead
     try:
         while True:
             frames: list[np.ndarray] = []
-            t0 = time.perf_counter()
+            is_cut: list[bool] = []
             want_frames = stride * batch
             if max_frames is not None:
                 want_frames = min(want_frames, max_frames - index)
-            for _ in range(want_frames):
+            if carry is not None:
+                frames.append(carry[0])
+                is_cut.append(carry[1])
+                carry = None
+            while len(frames) < want_frames:
+                t0 = time.perf_counter()
                 ok, frame = cap.read()
+                times.ms["decode"] += (time.perf_counter() - t0) * 1000
                 if not ok:
                     break
                 frames.append(frame)
-            times.ms["decode"] += (time.perf_counter() - t0) * 1000
+                t0 = time.perf_counter()
+                is_cut.append(cuts.is_cut(frame))
+                times.ms["cuts"] += (time.perf_counter() - t0) * 1000
             if not frames:
                 break
-            t0 = time.perf_counter()
-            is_cut = [cuts.is_cut(f) for f in frames]
-            times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+            # one frame ahead: whether the next batch starts a shot decides whether this
+            # batch's last frame ends one
+            if max_frames is None or index + len(frames) < max_frames:
+                t0 = time.perf_counter()
+                ok, frame = cap.read()
+                times.ms["decode"] += (time.perf_counter() - t0) * 1000
+                if ok:
+                    t0 = time.perf_counter()
+                    carry = (frame, cuts.is_cut(frame))
+                    times.ms["cuts"] += (time.perf_counter() - t0) * 1000
+            next_cut = carry is not None and carry[1]
             # every stride-th frame, a shot's first and last frames and the video's last: a
             # trajectory keeps its boxes up to its last detection, so the frames after the
             # last detection of a shot would otherwise have none
+            ends = len(frames) - 1 if carry is None else -1  # no frame follows: the video's last
             want = [i for i in range(len(frames))
                     if (index + i) % stride == 0 or is_cut[i] or (index + i) == 0
-                    or (index + i) == last or (i + 1 < len(frames) and is_cut[i + 1])]
+                    or (index + i) == last or i == ends
+                    or (is_cut[i + 1] if i + 1 < len(frames) else next_cut)]
             t0 = time.perf_counter()
             found = dict(zip(want, detector.detect([frames[i] for i in want]), strict=True))
             times.ms["detect"] += (time.perf_counter() - t0) * 1000
