@@ -111,7 +111,7 @@ def test_the_live_engine_detects_the_same_frames_in_order(two_shots):
     from engine.video import probe
 
     path, cut = two_shots
-    _, det, times, _ = detected_frames(path, stride=5)
+    _, _, times, _ = detected_frames(path, stride=5)
     live_det = Recording()
     live = LiveAnalysis(path, live_det, probe(path), segment=40, stride=5)
     for k in range(live.segments):
