@@ -76,7 +76,7 @@ def test_speed_keys_walk_the_rate_steps(player):
     assert window.controls.rate.currentText() == "0.25x"
 
 
-def test_mute_fullscreen_and_open_keys(qtbot, player, monkeypatch):
+def test_mute_fullscreen_and_open_keys(qtbot, player, monkeypatch, marker_clip):
     window, c = player
     press(window, Qt.Key.Key_M)
     assert c.muted and window.controls.mute.isChecked()
@@ -87,12 +87,18 @@ def test_mute_fullscreen_and_open_keys(qtbot, player, monkeypatch):
     assert not window.menuBar().isVisible()
     press(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+    # Ctrl+O through the window's own wiring: only the file dialog is answered for the viewer
+    import ui.main_window
+
+    asked = []
+    monkeypatch.setattr(ui.main_window.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: asked.append(a[1]) or (str(marker_clip[0]), ""))
     opened = []
-    monkeypatch.setattr(window, "show_open_dialog", lambda: opened.append(True))
-    window.open_action.triggered.disconnect()
-    window.open_action.triggered.connect(window.show_open_dialog)
+    c.video_opened.connect(opened.append)
     press(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
-    assert opened == [True]
+    assert asked == ["Open video"] and opened == [str(marker_clip[0])]
+    assert c.reader.frame_count == 100 and c.index == 0
+    assert window.windowTitle().startswith(marker_clip[0].name)
 
 
 def test_settings_persist_between_runs(qtbot, tmp_path, marker_clip, long_clip):
