@@ -103,6 +103,12 @@ class StoredImage:
     origin: str  # where it came from (path or URL)
 
 
+def _no_room(exc: sqlite3.Error) -> bool:
+    """SQLite's words for a write that found no room (ENOSPC, EFBIG under RLIMIT_FSIZE)."""
+    text = str(exc).lower()
+    return "disk i/o error" in text or "database or disk is full" in text
+
+
 class CatalogStore:
     def __init__(self, directory: str | Path, *, readonly: bool = False,
                  create: bool = True) -> None:
@@ -134,6 +140,12 @@ class CatalogStore:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            if _no_room(exc):  # the file is fine: the disk (or a size limit) is not
+                raise self._write_error(exc) from None
+            raise CatalogError(f"{self.path} is not a usable catalogue database ({exc}); "
+                               "move it aside and import the catalogue again") from None
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise CatalogError(f"{self.path} is not a usable catalogue database ({exc}); "
@@ -172,6 +184,10 @@ class CatalogStore:
 
     # writing -----------------------------------------------------------------------------
     def _write_error(self, exc: sqlite3.Error) -> CatalogError:
+        if _no_room(exc):
+            return CatalogError(f"cannot write the catalogue {self.path} ({exc}): the disk is "
+                                "full or a file size limit was reached; free some space and "
+                                "import again (whole products already written are kept)")
         return CatalogError(f"cannot write the catalogue {self.path} ({exc}); check that the "
                             "file and its directory are writable and the disk is not full")
 
@@ -239,10 +255,13 @@ class CatalogStore:
 
     def finish_import(self, import_row: int, imported: int, skipped: int,
                       report: dict[str, Any]) -> None:
-        with self.db:
-            self.db.execute("UPDATE imports SET finished=?, imported=?, skipped=?, report=? "
-                            "WHERE row=?", (time.time(), imported, skipped,
-                                            json.dumps(report), import_row))
+        try:
+            with self.db:
+                self.db.execute("UPDATE imports SET finished=?, imported=?, skipped=?, "
+                                "report=? WHERE row=?", (time.time(), imported, skipped,
+                                                         json.dumps(report), import_row))
+        except sqlite3.OperationalError as exc:
+            raise self._write_error(exc) from None
 
     def put_embeddings(self, model: str, image_rows: list[int], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

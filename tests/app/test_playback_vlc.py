@@ -53,7 +53,7 @@ def test_frames_advance_at_the_rate_chosen(qtbot, make_player, long_clip, oracle
     (25 fps here), within 25% on a busy machine; 2x is clearly not 1x."""
     import time
 
-    window, c = make_player(use_vlc=True)
+    _window, c = make_player(use_vlc=True)
     c.open_video(str(long_clip[0]))
     c.set_rate(rate)
     seen = []

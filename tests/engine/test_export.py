@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -22,6 +22,7 @@ from engine.export import (
     to_mot,
 )
 from engine.types import Track
+from tests.conftest import ROOT
 
 TRICKY = 'top <&"> tee'
 
@@ -154,17 +155,41 @@ def test_format_for_path_and_bad_format_names(ann, tmp_path):
     assert not (tmp_path / "a.txt").exists()
 
 
-def test_read_only_folder_gives_export_error(ann, tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("chmod does not stop this user writing (running as root)")
-        with pytest.raises(ExportError, match=r"ro.a\.txt"):
-            export_analysis(ann, folder / "a.txt", "mot")
-    finally:
-        folder.chmod(stat.S_IRWXU)
+def test_a_folder_nobody_can_write_gives_export_error(ann):
+    """Root-proof: chmod does not stop root (the CI user), but nobody creates files in /proc."""
+    with pytest.raises(ExportError, match=r"proc.video2shop-test.a\.txt"):
+        export_analysis(ann, "/proc/video2shop-test/a.txt", "mot")
+    with pytest.raises(ExportError, match=r"proc.a\.json"):
+        export_analysis(ann, "/proc/a.json", "annotations")
+
+
+def test_a_full_disk_keeps_the_old_file_whole(tmp_path):
+    """RLIMIT_FSIZE in a child process (root obeys it too): the write fails part way, the
+    error names the file, the old export is untouched and no temporary file is left."""
+    target = tmp_path / "a.json"
+    target.write_text("old export")
+    script = f"""
+import resource, signal, sys
+sys.path.insert(0, {str(ROOT)!r})
+from engine.annotations import Annotations
+from engine.export import ExportError, export_analysis
+from engine.types import Track
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+ann = Annotations(video={{"fps": 25.0, "frame_count": 500, "width": 640, "height": 360}},
+                  tracks=[Track(i, [[f, 1, 2, 30, 40, 0.9] for f in range(500)])
+                          for i in range(20)])
+try:
+    export_analysis(ann, {str(target)!r}, "annotations")
+except ExportError as exc:
+    print("ExportError:", exc)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ExportError:") and "a.json" in r.stdout, r.stdout
+    assert target.read_text() == "old export"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 
 def test_unwritable_path_gives_export_error_naming_it(ann, tmp_path):
