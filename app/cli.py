@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "wrong answers (benchmark directories made with other seeds: "
                     "DIR/catalog/products.jsonl; `synth --catalog-only` makes them); the "
                     "report also gives the set's own catalogue and each growing gallery")
+    ev.add_argument("--methods", nargs="+", metavar="NAME",
+                    choices=("single_frame", "avg_pool", "asymnet", "asymnet_top100"),
+                    help="matching: only these methods (default all; asymnet scores every "
+                    "product with the tree and is the slow one at shop scale; asymnet_top100 "
+                    "alone scores only its shortlists)")
     ev.add_argument("--bootstrap", type=_positive_int, metavar="B",
                     help="matching: 95%% intervals of every top-K and paired intervals of the "
                     "differences between methods, from B resamplings of the queries (1000 is "
@@ -444,8 +449,8 @@ def run_eval(args: argparse.Namespace) -> int:
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.distractors and args.task not in ("matching", "end2end"):
         raise UsageError("--distractors works with --task matching or end2end only")
-    if args.bootstrap and args.task != "matching":
-        raise UsageError("--bootstrap works with --task matching only")
+    if (args.bootstrap or args.methods) and args.task != "matching":
+        raise UsageError("--bootstrap and --methods work with --task matching only")
     if args.task in ("real", "real-match"):
         return _eval_real(args)
     if not args.data:
@@ -453,13 +458,18 @@ def run_eval(args: argparse.Namespace) -> int:
                          "one with `video2shop synth --out DIR`)")
     try:
         if args.task == "matching":
-            from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+            from engine.asymnet.model import DEFAULT_WEIGHTS, METHODS, TrajectoryMatcher
             from engine.train.eval_matching import evaluate_matching, markdown_table, write_report
+
+            if args.methods and "asymnet_top100" in args.methods and \
+                    "avg_pool" not in args.methods:
+                args.methods.append("avg_pool")  # its first stage
 
             matcher = TrajectoryMatcher(args.weights or DEFAULT_WEIGHTS, device=args.device)
             report = evaluate_matching(args.data, args.split, matcher,
                                        distractors=args.distractors,
-                                       bootstrap=args.bootstrap or 0, log=log)
+                                       bootstrap=args.bootstrap or 0,
+                                       methods=tuple(args.methods or METHODS), log=log)
             print(markdown_table(report))
             if args.out:
                 png = write_report(report, args.out)

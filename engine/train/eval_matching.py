@@ -77,7 +77,10 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
     owner = np.concatenate([np.full(len(p.pooled), i) for i, p in enumerate(feats.products)])
     n_all = len(feats.products)
     sizes = sorted({int(n) for n in levels if 0 < int(n) < n_all} | {n_all})
-    two_stage = "asymnet" in methods and "avg_pool" in methods
+    # the two-stage method needs avg_pool's scores; it is measured whenever avg_pool is, and
+    # alone (methods naming it without asymnet) it scores only its shortlists with the tree
+    two_stage = "avg_pool" in methods and ("asymnet" in methods or TWO_STAGE in methods)
+    methods = tuple(m for m in methods if m != TWO_STAGE)
     names = (*methods, TWO_STAGE) if two_stage else methods
     ranks: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
     grouped: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
@@ -108,10 +111,20 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                 ranks[n][m].append(rank_of(scores[:n], right))
                 grouped[n][m].append(rank_of(mine[:n], right))
         if two_stage:  # the products of the nearest images to the mean, re-ranked by the tree
+            keeps = []
             for n in sizes:
                 inside = owner < n
                 near = np.flatnonzero(inside)[np.argsort(-image_scores["avg_pool"][inside])]
-                keep = np.isin(owner, owner[near[:n_candidates]])
+                keeps.append(np.isin(owner, owner[near[:n_candidates]]))
+            if "asymnet" not in image_scores:  # the tree on the shortlists only
+                t0 = time.perf_counter()
+                need = np.flatnonzero(np.logical_or.reduce(keeps))
+                tree = np.full(len(owner), -np.inf, np.float32)
+                tree[need] = matcher.rank(frames, gallery[need], "asymnet",
+                                          quality=t.quality).scores
+                image_scores["asymnet"] = tree
+                seconds[TWO_STAGE] += time.perf_counter() - t0
+            for n, keep in zip(sizes, keeps, strict=True):
                 scores = np.where(keep, image_scores["asymnet"], -np.inf)
                 ranks[n][TWO_STAGE].append(rank_of(product_scores(scores, owner, n_all)[:n],
                                                    right))

@@ -206,6 +206,12 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
     assert set(both["paired"]["asymnet-avg_pool"]) == {"top1", "top5", "top10", "top20",
                                                       "difference"}
     assert "| asymnet-avg_pool |" in markdown_table(both)
+    # the engine's two-stage method alone scores only its shortlists, with the same ranks
+    quick = evaluate_matching(data, "all", matcher, distractors=[other, third],
+                              methods=("avg_pool", "asymnet_top100"))
+    assert set(quick["methods"]) == {"avg_pool", "asymnet_top100"}
+    for g, h in zip(quick["galleries"], both["galleries"], strict=True):
+        assert g["methods"]["asymnet_top100"]["ranks"] == h["methods"]["asymnet_top100"]["ranks"]
     assert main(["eval", "--data", str(data), "--task", "matching", "--device", "cpu",
                  "--distractors", str(third), str(third)]) == 2
     assert "distractor catalogue" in capsys.readouterr().err  # two copies tie with each other
