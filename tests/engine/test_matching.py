@@ -96,6 +96,8 @@ def test_end2end_eval_with_distractors_merges_catalogues_without_sharing_ids(
                  "--device", "cpu", "--distractors", str(shop), "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["gallery"] == card["counts"]["products"] + 24
+    assert report["own_catalog"]["gallery"] == card["counts"]["products"]  # one detection pass
+    assert report["own_catalog"]["garments"] == report["garments"]
     assert report["distractors"] == [str(shop)]
     assert 0 <= report["end2end_top1"] <= report["end2end_top20"]
     assert "the card's product (top-1)" in capsys.readouterr().out
