@@ -93,10 +93,10 @@ def test_segments_in_any_order_cover_the_video_like_a_straight_pass(passes):
             if len(a) and len(b):
                 hit += int((iou_matrix(a, b).max(1) >= 0.5).sum())
         assert boxes > 0
-        # per clip measured 0.65, 0.70 and 0.89: a fresh tracker after a seek cannot start a
-        # garment whose detections stay under high_score, and a 4-frame last segment is too
-        # short for a trajectory of its own
-        assert hit / boxes >= 0.6, (hit, boxes)
+        # per clip measured 2026-12-03: 112/122 (0.92), 179/188 (0.95), 300/351 (0.85): a
+        # fresh tracker after a seek cannot start a garment whose detections stay under
+        # high_score, and a 4-frame last segment is too short for a trajectory of its own
+        assert hit / boxes >= 0.8, (hit, boxes)
         found, total = found + hit, total + boxes
         # trajectories crossing seams were stitched from pieces of different runs
         tracks = shuffled.tracks()
@@ -107,8 +107,9 @@ def test_segments_in_any_order_cover_the_video_like_a_straight_pass(passes):
         for t, closed in tracks:
             assert closed and (np.diff(t.frames) > 0).all()
             assert t.first_frame >= 0 and t.last_frame < info.frame_count
-    # measured over the three clips: 255 of 337 boxes (0.757)
-    assert found / total >= 0.72, (found, total)
+    # measured over the three clips: 591 of 661 boxes (0.894; 0.757 with the previous
+    # detector and tiny benchmark)
+    assert found / total >= 0.85, (found, total)
 
 
 # --- stitching, by hand -------------------------------------------------------------------------
@@ -444,3 +445,35 @@ def test_annotations_save_and_load_back(matched, tmp_path):
     for a, b in zip(ann.tracks, back.tracks, strict=True):
         assert b.frames.tolist() == a.frames.tolist()
         assert [m.product_id for m in b.matches] == [m.product_id for m in a.matches]
+
+
+def recall_against_truth(analysis: LiveAnalysis, clip, info) -> tuple[int, int]:
+    """Ground-truth garments at least half visible, every 2nd frame, found at IoU 0.5."""
+    found = total = 0
+    for f in range(0, info.frame_count, 2):
+        truth = np.array([t.boxes[t.boxes[:, 0] == f][0, 1:5] for t in clip.truth.tracks
+                          if ((t.boxes[:, 0] == f) & (t.boxes[:, 5] >= 0.5)).any()]
+                         ).reshape(-1, 4)
+        if not len(truth):
+            continue
+        total += len(truth)
+        mine = boxes_at(analysis, f)
+        if len(mine):
+            found += int((iou_matrix(truth, mine).max(1) >= 0.5).sum())
+    return found, total
+
+
+def test_both_orders_against_the_truth(passes):
+    """The player's engine against the clips' ground truth, analysed in order and in the
+    shuffled order of a viewer who seeks: measured 2026-12-03 on the tiny benchmark (three
+    4 s clips), straight 0.877 and shuffled 0.809 of the 601 boxes of garments at least half
+    visible (see the test above for why a seek costs boxes; the redesign issue is to close
+    that gap). Floors: the measured values minus about 0.04."""
+    straight = shuffled = total = 0
+    for clip, info, s, sh in passes:
+        a, n = recall_against_truth(s, clip, info)
+        b, _ = recall_against_truth(sh, clip, info)
+        straight, shuffled, total = straight + a, shuffled + b, total + n
+    assert total > 100
+    assert straight / total >= 0.84, (straight, total)
+    assert shuffled / total >= 0.77, (shuffled, total)
