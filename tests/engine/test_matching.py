@@ -34,8 +34,9 @@ def test_ground_truth_trajectories_find_their_products(tiny_benchmark, tiny_cata
                                                           reverse=True)
             found += t.product_id in {m.product_id for m in t.matches}
             total += 1
-    # 30 products, each worn garment among its two siblings: far above chance (5 / 30)
-    assert found / total >= 0.5, (found, total)
+    # 30 products, each worn garment among its two siblings; chance is 5 / 30. Measured
+    # 2026-12-03 (asymnet-be4af0da4260): 16 of 16 in the top 5. Floor: two garments less.
+    assert total >= 12 and found / total >= 0.87, (found, total)
 
 
 def test_analyze_with_a_catalogue_writes_matches(tiny_benchmark, tmp_path, monkeypatch, capsys):
@@ -64,8 +65,14 @@ def test_end2end_eval_reports_detected_beside_ground_truth(tiny_benchmark, tmp_p
     assert main(["eval", "--data", str(data), "--split", "test", "--task", "end2end",
                  "--device", "cpu", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["garments"] > 0 and 0 <= report["end2end_top20"] <= 1
-    assert report["gt_top20"] >= 0.5  # 30 products: the right one is in the top 20 of most
+    # Measured 2026-12-03 with asymnet-be4af0da4260 on the test split (6 garments, 30
+    # products): every garment covered by a track; the card right for 4 of 6 with ground-truth
+    # and with detected trajectories (chance: 1 in 30). Top-20 of 30 products says nothing
+    # (chance 0.67), so the card is what is pinned. Floors: one garment less.
+    assert report["garments"] >= 5
+    assert report["covered_by_a_track"] >= 5 / 6
+    assert report["gt_top1"] >= 3 / 6 and report["end2end_top1"] >= 3 / 6, report
+    assert report["end2end_top1"] <= report["end2end_top20"] <= 1
     assert "| detected and tracked |" in capsys.readouterr().out
 
 
