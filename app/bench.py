@@ -17,6 +17,7 @@ import cv2
 from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+OPT_IN = {"soak"}  # run only when named: an hour or two of wall time
 
 
 def bench(name: str):
@@ -350,11 +351,22 @@ def _player(opts: dict[str, Any]) -> dict[str, Any]:
     return player_bench(opts)
 
 
+@bench("soak")
+def _soak(opts: dict[str, Any]) -> dict[str, Any]:
+    """Resident memory of the real player over minutes to hours, every 10 s to a CSV and a
+    plot: the demo in kiosk mode, or an hour-long video played once (app/bench_soak.py).
+    Not in the default set: it takes as long as it is told to."""
+    from app.bench_soak import soak_bench
+
+    return soak_bench(opts)
+
+
 def run(only: list[str] | None, quick: bool, out_path: str | None,
         opts: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> dict:
     opts = dict(opts or {})
     opts["quick"] = quick
-    names = only or list(BENCHES)
+    opts.setdefault("out", out_path)
+    names = only or [n for n in BENCHES if n not in OPT_IN]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         raise ValueError(f"unknown benchmark {unknown[0]!r}; valid: {', '.join(BENCHES)}")
@@ -437,4 +449,19 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{p['ui_max_stall_ms_while_catalogue_loads']} |")
         lines.append(f"| peak_rss_mb / rss_drift_mb over a {p['soak_s']:g} s soak "
                      f"({p['soak_loops']} analyses) | {p['peak_rss_mb']} / {p['rss_drift_mb']} |")
+    s = report.get("soak")
+    if s:
+        lines.append(f"| soak: {s['mode']}, {s['minutes']:g} min | RSS first / peak / last "
+                     f"{s['rss_first_mb']} / {s['rss_peak_mb']} / {s['rss_last_mb']} MB |")
+        if "max_growth_after_warm_mb" in s:
+            lines.append(f"| soak: growth after the first {s['warm_s'] / 60:g} min (last / max"
+                         f" / slope) | {s['growth_after_warm_mb']} / "
+                         f"{s['max_growth_after_warm_mb']} MB / "
+                         f"{s.get('slope_after_warm_mb_per_hour')} MB per hour |")
+        else:
+            lines.append(f"| soak: at most above the first sample | "
+                         f"{s['max_above_first_mb']} MB |")
+        lines.append(f"| soak: closed on SIGTERM | {s['closed_on_sigterm']} "
+                     f"(exit {s['exit_code']}, {s['close_s']} s) |")
+        lines.append(f"| soak: samples | {s['csv']}, {s['png']} |")
     return "\n".join(lines)

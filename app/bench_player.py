@@ -104,6 +104,9 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     from ui.main_window import MainWindow
 
     sys.setswitchinterval(0.001)  # as the player does (app/cli.py run_player)
+    from app.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()
     quick = bool(opts.get("quick"))
     video = str(opts.get("video") or DEMO_VIDEO)
     app = QApplication.instance() or QApplication(["video2shop-bench"])

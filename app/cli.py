@@ -157,9 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
     bn.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run only these (engine, real, asymnet, faiss, player; real: the "
-                    "engine figures on a 1280x720 clip of real people made from the "
-                    "real-footage set)")
+                    help="run only these (engine, real, asymnet, faiss, player, soak; real: "
+                    "the engine figures on a 1280x720 clip of real people made from the "
+                    "real-footage set; soak, only when named: the player's memory every 10 s "
+                    "to a CSV and a PNG beside --out)")
+    bn.add_argument("--minutes", type=_positive_float, metavar="M",
+                    help="soak length (default 120 with --kiosk, else 60: the hour-long video)")
+    bn.add_argument("--kiosk", action="store_true",
+                    help="soak the demo in kiosk mode instead of one hour-long video "
+                    "(the demo joined 75 times) played once with analysis")
     bn.add_argument("--quick", action="store_true", help="shorter runs")
     bn.add_argument("--out", metavar="FILE.json")
     bn.add_argument("--video", metavar="VIDEO", help="clip for the engine figures (the demo)")
@@ -215,6 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--no-color", action="store_true",
                     help="the IFN without its colour descriptor (the paper's IFN; ablation)")
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -539,10 +555,13 @@ def _print_report(table: str, report: dict, out: str | None) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from app.bench import run
 
+    if (args.minutes is not None or args.kiosk) and "soak" not in (args.only or []):
+        raise UsageError("--minutes and --kiosk set the soak: add --only soak")
+
     try:
         run(args.only, args.quick, args.out,
             {"video": args.video, "detector": args.detector, "device": args.device,
-             "strides": args.strides})
+             "strides": args.strides, "minutes": args.minutes, "kiosk": args.kiosk})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -579,6 +598,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_player(args: argparse.Namespace) -> int:
+    from app.stdio import protect_standard_streams
+
+    protect_standard_streams()  # a closed log pipe or a full disk must not stop the player
+    from app.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before Qt's, VLC's and the engine's threads (app/memory.py)
     headless = args.screenshot is not None
     has_display = any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY"))
     if not has_display and not os.environ.get("QT_QPA_PLATFORM"):
@@ -721,19 +746,38 @@ def run_player(args: argparse.Namespace) -> int:
 
 def _close_on_signals(window) -> None:
     """Ctrl+C in the terminal, or SIGTERM from a service manager stopping a booth, closes the
-    window as its close button does: settings saved, the engine thread stopped, the video
-    released. Python runs signal handlers only between bytecodes, so a timer wakes it while
-    Qt's event loop waits."""
+    player as its close button does (settings saved, the engine thread stopped, the video
+    released), whatever it shows: an open file dialog or menu is dismissed first, and the
+    event loop (a dialog's too) is left. The handler only queues that work: it may interrupt
+    any slot. Python runs signal handlers only between bytecodes, so a timer wakes it while
+    Qt's event loop waits. A second signal while closing ends the process at once."""
     import signal
 
     from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
-    def close(signum, _frame) -> None:
-        print(f"video2shop: {signal.Signals(signum).name}, closing", file=sys.stderr)
+    closing: list[int] = []
+
+    def close_all(signum: int) -> None:
+        app = QApplication.instance()
+        for _ in range(8):  # nested: a menu over a dialog over the window
+            top = app.activePopupWidget() or app.activeModalWidget()
+            if top is None:
+                break
+            reject = getattr(top, "reject", None)
+            reject() if reject is not None else top.close()
         window.close()
+        print(f"video2shop: {signal.Signals(signum).name}, closed", file=sys.stderr)
+        app.quit()
+
+    def handler(signum, _frame) -> None:
+        if closing:
+            os._exit(128 + signum)
+        closing.append(signum)
+        QTimer.singleShot(0, lambda: close_all(signum))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, close)
+        signal.signal(sig, handler)
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(200)

@@ -19,6 +19,7 @@ from PySide6.QtGui import QDesktopServices, QImage
 
 from app.catalog_loader import CatalogLoader
 from app.match_job import MatchJobs
+from app.memory import trim
 from app.playback import Backend, create_backend
 from app.settings import Settings
 from engine.annotations import AnnotationIndex, AnnotationsError, load_annotations
@@ -248,6 +249,7 @@ class PlayerController(QObject):
         """Open ``path`` paused on frame 0. A bad file shows a message and leaves the player
         usable (with nothing open) instead of raising."""
         self._close_video()
+        trim()  # the last video's frames, thumbnails and analysis state are free now
         try:
             reader = VideoReader(path)
         except VideoError as exc:
@@ -768,6 +770,7 @@ class PlayerController(QObject):
         if self.loop:
             self.playing = False
             self.show_frame(0)
+            trim()  # VLC's threads of the last pass have gone: give their heap back
             self.play()
         else:
             self.pause()
