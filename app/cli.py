@@ -759,6 +759,8 @@ def _close_on_signals(window) -> None:
     closing: list[int] = []
 
     def close_all(signum: int) -> None:
+        # stderr cannot raise here (app/stdio.py), even when its pipe has closed
+        print(f"video2shop: {signal.Signals(signum).name}, closing", file=sys.stderr)
         app = QApplication.instance()
         for _ in range(8):  # nested: a menu over a dialog over the window
             top = app.activePopupWidget() or app.activeModalWidget()
@@ -767,7 +769,6 @@ def _close_on_signals(window) -> None:
             reject = getattr(top, "reject", None)
             reject() if reject is not None else top.close()
         window.close()
-        print(f"video2shop: {signal.Signals(signum).name}, closed", file=sys.stderr)
         app.quit()
 
     def handler(signum, _frame) -> None:
