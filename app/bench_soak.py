@@ -72,7 +72,7 @@ def long_video(cache: Path, copies: int = 75) -> Path:
     return target
 
 
-def _plot(rows: list[dict[str, float]], title: str, path: Path, floor: tuple | None) -> None:
+def _plot(rows: list[dict[str, float]], title: str, path: Path, floor: tuple) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,9 +83,8 @@ def _plot(rows: list[dict[str, float]], title: str, path: Path, floor: tuple | N
     ax.plot(t, [r["rss_mb"] for r in rows], label="resident (VmRSS)", color="#c2185b")
     ax.plot(t, [r["anon_mb"] for r in rows], label="anonymous (heap)", color="#1565c0", lw=1)
     ax.plot(t, [r["file_mb"] for r in rows], label="file-backed", color="#2e7d32", lw=1)
-    if floor is not None:
-        (x0, x1), y = floor
-        ax.plot([x0 / 60, x1 / 60], [y, y], ls="--", color="#555", lw=1, label="floor")
+    (x0, x1), y = floor
+    ax.plot([x0 / 60, x1 / 60], [y, y], ls="--", color="#555", lw=1, label="floor")
     ax.set_xlabel("minutes")
     ax.set_ylabel("MiB")
     ax.set_title(title, fontsize=10)
@@ -121,10 +120,14 @@ def soak_bench(opts: dict[str, Any]) -> dict[str, Any]:
             cmd += ["--kiosk"]
             duration_s = minutes * 60
         else:
+            from engine.video import probe
+
             video = long_video(user_cache)
-            # --loop starts it playing; an hour-long video is over once, within the soak
+            info = probe(video)
+            length_s = info.frame_count / info.fps
+            # --loop starts it playing; the video is over once, within the soak
             cmd += [str(video), "--loop"]
-            duration_s = min(minutes * 60, 75 * 48.0 + 20)
+            duration_s = min(minutes * 60, length_s + 20)
         if opts.get("device"):
             cmd += ["--device", str(opts["device"])]
         log_path = tmp / "player.log"
@@ -168,7 +171,7 @@ def soak_bench(opts: dict[str, Any]) -> dict[str, Any]:
     rss = [r["rss_mb"] for r in rows]
     out: dict[str, Any] = {
         "mode": "kiosk (the demo, looping)" if kiosk else
-                f"one long video played once with analysis ({video.name}, 1 hour)",
+                f"one long video played once with analysis ({video.name}, {length_s / 60:.0f} min)",
         "minutes": round((rows[-1]["t_s"]) / 60, 1),
         "interval_s": interval, "samples": len(rows),
         "rss_first_mb": round(rss[0], 1), "rss_last_mb": round(rss[-1], 1),
@@ -177,7 +180,6 @@ def soak_bench(opts: dict[str, Any]) -> dict[str, Any]:
         "closed_on_sigterm": closed, "exit_code": code,
         "close_s": round(time.monotonic() - t_term, 2),
     }
-    floor = None
     if kiosk:
         warm = WARM_S if rows[-1]["t_s"] > WARM_S * 1.5 else rows[-1]["t_s"] * 0.2
         after = [r for r in rows if r["t_s"] >= warm]
