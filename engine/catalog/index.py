@@ -118,10 +118,14 @@ class VectorIndex:
         return cls(index, side)
 
     def save(self, directory: str | Path) -> None:
+        """Index file, then sidecar, each replaced in one step. The old sidecar goes first: a
+        process killed between the two leaves an index without a sidecar (rebuilt on load),
+        never a new index described by the old one."""
         directory = Path(directory)
         tag = f"{os.getpid()}.{threading.get_ident()}"
         tmp = directory / f".{INDEX_FILE}.{tag}.tmp"
         faiss.write_index(self.index, str(tmp))
+        (directory / SIDECAR_FILE).unlink(missing_ok=True)
         os.replace(tmp, directory / INDEX_FILE)
         side_tmp = directory / f".{SIDECAR_FILE}.{tag}.tmp"
         side_tmp.write_text(json.dumps(asdict(self.sidecar), indent=1))

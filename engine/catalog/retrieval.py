@@ -11,7 +11,7 @@ once (engine/catalog/resolve.py), embeds images that lack a vector from the curr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +53,11 @@ class Catalog:
     @classmethod
     def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
              kind: str | None = None, log: Callable[[str], None] = lambda m: None,
-             progress: Callable[[int, int], None] | None = None) -> Catalog:
+             progress: Callable[[int, int], None] | None = None,
+             image_roots: Sequence[str | Path] = ()) -> Catalog:
         # a source (a benchmark directory such as the demo, a products.jsonl) is imported once
-        store = CatalogStore(resolve_catalog(directory, log=log), create=False)
+        store = CatalogStore(resolve_catalog(directory, log=log, image_roots=image_roots),
+                             create=False)
         try:
             embed_missing(store, matcher, log=log, progress=progress)
             index = load_or_build_index(store, matcher.version, kind=kind, log=log)
@@ -175,9 +177,16 @@ def embed_missing(store: CatalogStore, matcher: TrajectoryMatcher, *,
     return len(todo)
 
 
+def index_fingerprint(store: CatalogStore, model_version: str) -> str:
+    """What the index's sidecar must say to be this store's: the products and images, the
+    model, and how many vectors of it the store holds (an index is only the store's when it
+    holds every vector)."""
+    return f"{store.fingerprint()}:{model_version}:{store.embedding_count(model_version)}"
+
+
 def load_or_build_index(store: CatalogStore, model_version: str, *, kind: str | None = None,
                         log: Callable[[str], None] = lambda m: None) -> VectorIndex:
-    fingerprint = store.fingerprint() + ":" + model_version
+    fingerprint = index_fingerprint(store, model_version)
     try:
         index = VectorIndex.load(store.dir, model_version=model_version, fingerprint=fingerprint)
         if kind is None or index.sidecar.kind == kind:

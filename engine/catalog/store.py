@@ -332,6 +332,10 @@ class CatalogStore:
             "SELECT i.row, i.file FROM images i LEFT JOIN embeddings e "
             "ON e.image = i.row AND e.model = ? WHERE e.image IS NULL ORDER BY i.row", (model,))]
 
+    def embedding_count(self, model: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model = ?",
+                               (model,)).fetchone()[0]
+
     def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(image rows, product rows, vectors (N, D) float32) of every image with a vector."""
         rows, prods, vecs = [], [], []
