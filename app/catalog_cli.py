@@ -24,6 +24,10 @@ def add_catalog_parser(sub, usage_error: type[Exception]) -> None:
     imp.add_argument("--batch", type=int, default=100, metavar="N",
                      help="products per transaction (default 100)")
     imp.add_argument("--report", metavar="FILE.json", help="also write the report as JSON")
+    imp.add_argument("--images-from", action="append", default=[], metavar="DIR",
+                     help="a folder local images may come from besides SRC's own (repeatable); "
+                     "paths that leave these folders, by .., absolute paths or symlinks, are "
+                     "refused")
     imp.add_argument("--no-index", action="store_true",
                      help="do not embed the images and build the index now")
     imp.add_argument("--weights", metavar="FILE.pt", help="AsymNet weights (IFN) for the index")
@@ -91,7 +95,7 @@ def _import(args, log) -> int:
             sys.stderr.flush()
 
     report = import_catalog(args.src, args.catalog, batch=args.batch, progress=progress,
-                            log=lambda m: None)
+                            log=lambda m: None, image_roots=args.images_from)
     if tty:
         sys.stderr.write("\n")
     for s in report.skipped:

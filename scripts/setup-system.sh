@@ -20,6 +20,8 @@ PACKAGES=(
   # real footage of people for the real-footage evaluation and tests (vtest.avi, messi5.jpg,
   # basketball1/2.png): scripts/fetch_real_footage.py takes them from here
   opencv-doc
+  # a self-signed certificate for the test that TLS verification stays on
+  openssl
 )
 
 missing=()

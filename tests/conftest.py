@@ -9,8 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# hypothesis (tests/engine/test_fuzz_inputs.py): 2,000 examples a test in the suite,
+# HYPOTHESIS_PROFILE=long for 20,000. No deadline: a busy two-core machine is slow, not wrong.
+# The function-scoped fixtures here (settings, cache) hold nothing an example changes.
+settings.register_profile("ci", max_examples=2000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                 HealthCheck.too_slow])
+settings.register_profile("long", settings.get_profile("ci"), max_examples=20_000)
+settings.register_profile("quick", settings.get_profile("ci"), max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from PIL import Image
@@ -22,6 +23,10 @@ USER_AGENT = "video2shop-catalog/1"
 
 class FetchError(RuntimeError):
     """A resource that could not be fetched or is not acceptable, with the reason."""
+
+
+class _Retry(Exception):
+    """An answer worth asking for again (429, 5xx)."""
 
 
 @dataclass
@@ -63,24 +68,37 @@ def check_image(data: bytes, where: str) -> CheckedImage:
 
 
 def read_local_image(path: Path) -> CheckedImage:
-    if not path.is_file():
-        raise FetchError(f"image {path} does not exist")
-    size = path.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        raise FetchError(f"image {path}: {size / 1e6:.1f} MB (at most "
-                         f"{MAX_IMAGE_BYTES / 1e6:.0f} MB)")
-    return check_image(path.read_bytes(), f"image {path.name}")
+    shown = str(path) if len(str(path)) <= 160 else str(path)[:157] + "..."
+    try:
+        if not path.is_file():
+            raise FetchError(f"image {shown} does not exist")
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise FetchError(f"image {shown}: {size / 1e6:.1f} MB (at most "
+                             f"{MAX_IMAGE_BYTES / 1e6:.0f} MB)")
+        data = path.read_bytes()
+    except OSError as exc:  # a name too long, a folder we may not read, an I/O error
+        raise FetchError(f"image {shown} cannot be read ({exc.strerror or exc})") from None
+    return check_image(data, f"image {path.name[:80]}")
+
+
+MAX_REDIRECTS = 5
 
 
 class HttpFetcher:
     """GET with timeouts, retries (connection errors, timeouts, 429 and 5xx) with exponential
-    backoff, and a byte limit enforced while streaming."""
+    backoff, a byte limit enforced while streaming, a deadline for the whole answer (a server
+    that drips bytes forever), redirects followed by hand (only to http(s), never from https
+    down to http) and TLS certificates always verified."""
 
     def __init__(self, *, timeout: tuple[float, float] = (5.0, 20.0), retries: int = 3,
-                 backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
+                 backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep,
+                 deadline: float = 120.0) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.verify = True  # never off: a shop feed over TLS is checked or refused
         self.timeout, self.retries, self.backoff, self.sleep = timeout, retries, backoff, sleep
+        self.deadline = deadline
 
     def get(self, url: str, limit: int, accept: tuple[str, ...] = ()) -> tuple[bytes, str]:
         """(body, content type) or FetchError."""
@@ -89,34 +107,69 @@ class HttpFetcher:
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                with self.session.get(url, timeout=self.timeout, stream=True,
-                                      allow_redirects=True) as r:
-                    if r.status_code == 429 or r.status_code >= 500:
-                        last = f"HTTP {r.status_code}"
-                        continue
-                    if r.status_code != 200:
-                        raise FetchError(f"{url}: HTTP {r.status_code}")
-                    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-                    if accept and not ctype.startswith(accept):
-                        raise FetchError(f"{url}: content type {ctype or 'missing'}, expected "
-                                         f"{' or '.join(accept)}")
-                    declared = r.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > limit:
-                        raise FetchError(f"{url}: {int(declared) / 1e6:.1f} MB is over the "
-                                         f"limit of {limit / 1e6:.0f} MB")
-                    body = bytearray()
-                    for chunk in r.iter_content(65536):
-                        body += chunk
-                        if len(body) > limit:
-                            raise FetchError(f"{url}: more than {limit / 1e6:.0f} MB")
-                    return bytes(body), ctype
+                return self._get_once(url, limit, accept)
+            except _Retry as exc:
+                last = str(exc)
+            except requests.exceptions.SSLError as exc:
+                reason = str(exc.args[0] if exc.args else exc)
+                reason = reason.split("SSLError(")[-1].rstrip(")'\"")[-160:]
+                raise FetchError(f"{url}: the server's TLS certificate could not be verified "
+                                 f"({reason}); fix the server's certificate (verification "
+                                 "stays on)") from None
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last = exc.__class__.__name__
-                continue
             except requests.RequestException as exc:
                 raise FetchError(f"{url}: {exc.__class__.__name__}") from None
         raise FetchError(f"{url}: failed after {self.retries + 1} tries ({last})")
+
+    def _get_once(self, url: str, limit: int, accept: tuple[str, ...]) -> tuple[bytes, str]:
+        start = time.monotonic()
+        for _ in range(MAX_REDIRECTS + 1):
+            with self.session.get(url, timeout=self.timeout, stream=True,
+                                  allow_redirects=False) as r:
+                if r.is_redirect:
+                    url = self._redirect(url, r.headers.get("Location", ""))
+                    continue
+                if r.status_code == 429 or r.status_code >= 500:
+                    raise _Retry(f"HTTP {r.status_code}")
+                if r.status_code != 200:
+                    raise FetchError(f"{url}: HTTP {r.status_code}")
+                ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if accept and not ctype.startswith(accept):
+                    raise FetchError(f"{url}: content type {ctype or 'missing'}, expected "
+                                     f"{' or '.join(accept)}")
+                declared = r.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise FetchError(f"{url}: {int(declared) / 1e6:.1f} MB is over the "
+                                     f"limit of {limit / 1e6:.0f} MB")
+                body = bytearray()
+                while True:  # read1: whatever arrived, so that the deadline is seen
+                    chunk = r.raw.read1(65536, decode_content=True)
+                    if not chunk:
+                        break
+                    body += chunk
+                    if len(body) > limit:
+                        raise FetchError(f"{url}: more than {limit / 1e6:.0f} MB")
+                    if time.monotonic() - start > self.deadline:
+                        raise FetchError(f"{url}: the answer did not end within "
+                                         f"{self.deadline:.0f} s ({len(body)} bytes so far)")
+                return bytes(body), ctype
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    @staticmethod
+    def _redirect(url: str, location: str) -> str:
+        if not location:
+            raise FetchError(f"{url}: a redirect without a Location")
+        target = urljoin(url, location)
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"{url}: redirected to {target[:80]!r}, which is not an http(s) "
+                             "link; refused")
+        if urlsplit(url).scheme.lower() == "https" and scheme == "http":
+            raise FetchError(f"{url}: redirected from https down to plain http "
+                             f"({target[:80]!r}); refused")
+        return target
 
     def image(self, url: str) -> CheckedImage:
         data, _ = self.get(url, MAX_IMAGE_BYTES, accept=("image/",))

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,8 +193,24 @@ def _store_image(catalog: Path, checked: CheckedImage, origin: str) -> StoredIma
     return StoredImage(sha, rel, checked.width, checked.height, origin)
 
 
-def _load_images(row: ProductRow, base: str, catalog: Path, fetcher: HttpFetcher
-                 ) -> list[StoredImage]:
+def _inside(folder: Path, ref: str, roots: Sequence[Path] = ()) -> Path:
+    """The local image ``ref`` names, which must lie inside the source's folder (or one of
+    ``roots``, folders the caller allows) once every ``..`` and symlink is resolved: a feed
+    cannot make the catalogue read (and copy, and show) /etc/shadow or another user's photos."""
+    base = folder.resolve()
+    try:
+        path = (base / ref).resolve()  # an absolute ref replaces base here, and is checked
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a bad name
+        raise RowError(f"image {ref[:60]!r}: {exc}") from None
+    if not any(path.is_relative_to(r) for r in (base, *roots)):
+        raise RowError(f"image {ref[:60]!r} is outside the source's folder {base}; put the "
+                       "images beside the product list (paths may not leave it), or allow "
+                       "their folder with --images-from DIR")
+    return path
+
+
+def _load_images(row: ProductRow, base: str, catalog: Path, fetcher: HttpFetcher,
+                 roots: Sequence[Path] = ()) -> list[StoredImage]:
     out = []
     remote_base = urlsplit(base).scheme in ("http", "https")
     for ref in row.images:
@@ -205,7 +221,7 @@ def _load_images(row: ProductRow, base: str, catalog: Path, fetcher: HttpFetcher
                 checked = fetcher.image(url)
                 origin = url
             else:
-                path = Path(ref) if Path(ref).is_absolute() else Path(base) / ref
+                path = _inside(Path(base), ref, roots)
                 checked = read_local_image(path)
                 origin = str(path)
         except FetchError as exc:
@@ -221,13 +237,16 @@ def _load_images(row: ProductRow, base: str, catalog: Path, fetcher: HttpFetcher
 def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
                    fetcher: HttpFetcher | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   log: Callable[[str], None] = lambda m: None) -> ImportReport:
+                   log: Callable[[str], None] = lambda m: None,
+                   image_roots: Sequence[str | Path] = ()) -> ImportReport:
     """Imports ``src`` into the catalogue at ``catalog``; returns the report (also kept in the
-    store's ``imports`` table). ``progress(rows_read, rows_imported)`` after each row."""
+    store's ``imports`` table). ``progress(rows_read, rows_imported)`` after each row. Local
+    images must lie in the source's folder or in one of ``image_roots``."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     fetcher = fetcher or HttpFetcher()
     catalog = Path(catalog)
+    roots = [Path(r).resolve() for r in image_roots]
     t0 = time.monotonic()
     report = ImportReport(src)
     rows = open_source(src, fetcher)  # a missing or unknown source fails before any write
@@ -258,7 +277,7 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
                         raise RowError(f"unusable value ({str(exc)[:80]})") from None
                     if row.id in first_seen:
                         raise RowError(f"duplicate id {row.id} (first on {first_seen[row.id]})")
-                    images = _load_images(row, base, catalog, fetcher)
+                    images = _load_images(row, base, catalog, fetcher, roots)
                 except RowError as exc:
                     report.skipped.append(Skipped(label, pid[:64], str(exc)))
                     log(f"skipped {label}{f' ({pid[:64]})' if pid else ''}: {exc}")

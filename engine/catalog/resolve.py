@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.cache import cache_dir
@@ -26,9 +26,10 @@ def _source_file(path: Path) -> Path | None:
 
 
 def resolve_catalog(path: str | Path, *, cache: str | Path | None = None,
-                    log: Callable[[str], None] = lambda m: None) -> Path:
+                    log: Callable[[str], None] = lambda m: None,
+                    image_roots: Sequence[str | Path] = ()) -> Path:
     """A catalogue directory for ``path``: itself when it holds a catalogue database, else a
-    cached import of the products it holds."""
+    cached import of the products it holds (images from its folder or ``image_roots``)."""
     path = Path(path)
     if (path / DB_NAME).is_file():
         return path
@@ -48,7 +49,7 @@ def resolve_catalog(path: str | Path, *, cache: str | Path | None = None,
         except (json.JSONDecodeError, UnicodeDecodeError):
             pass
     log(f"importing the catalogue {source} into {target}")
-    report = import_catalog(str(source), target)
+    report = import_catalog(str(source), target, image_roots=image_roots)
     if report.skipped:
         log(f"{len(report.skipped)} catalogue rows skipped, first: {report.skipped[0].line}: "
             f"{report.skipped[0].reason}")

@@ -4,8 +4,10 @@ person can act on. Titles and shop names become plain text; only http(s) product
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +16,8 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT = 500
+MAX_URL = 2048
+MAX_ATTRIBUTES = 10_000  # bytes of JSON
 MAX_IMAGES = 12
 MAX_NUMBER = 1e12  # prices and sales beyond this are broken feeds, not shops
 
@@ -38,22 +42,42 @@ class ProductRow:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+# Invisible characters that change how text around them is shown: bidi embeddings, overrides
+# and isolates (a title that reads backwards, "Trojan Source"), marks, zero-width spaces, the
+# BOM. They are removed. The zero-width joiner and non-joiner stay: emoji sequences and
+# scripts such as Persian need them.
+INVISIBLE = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F,
+                           0x061C, 0x200B, 0x2060, 0xFEFF, 0x180E, 0x00AD])
+
+
+def _check_characters(text: str, name: str) -> None:
+    for c in text:
+        cat = unicodedata.category(c)
+        if cat == "Cc":  # C0, DEL and C1 controls
+            raise RowError(f"{name} contains a control character (U+{ord(c):04X})")
+        if cat == "Cs":  # a lone surrogate: JSON allows it, UTF-8 cannot store it
+            raise RowError(f"{name} contains an invalid character (a lone surrogate "
+                           f"U+{ord(c):04X})")
+
+
 def plain_text(value: Any, name: str, *, required: bool = True) -> str:
-    """Text for a label: entities decoded, whitespace collapsed; markup is an error rather
-    than something to strip silently (a title full of tags is a broken feed)."""
+    """Text for a label: entities decoded, whitespace collapsed, invisible bidi and zero-width
+    characters removed; markup is an error rather than something to strip silently (a title
+    full of tags is a broken feed)."""
     if value is None or value == "":
         if required:
             raise RowError(f"missing {name}")
         return ""
     if not isinstance(value, str):
         raise RowError(f"{name} must be text, got {type(value).__name__}")
-    text = html.unescape(value)
+    if len(value) > 20 * MAX_TEXT:  # before any work on it
+        raise RowError(f"{name} is {len(value)} characters long (at most {MAX_TEXT})")
+    text = html.unescape(value).translate(INVISIBLE)
     if TAG_RE.search(text):
         raise RowError(f"{name} contains HTML markup ({TAG_RE.search(text).group(0)[:30]}); "
                        "give plain text")
     text = " ".join(text.split())
-    if any(ord(c) < 32 for c in text):
-        raise RowError(f"{name} contains control characters")
+    _check_characters(text, name)
     if required and not text:
         raise RowError(f"missing {name}")
     if len(text) > MAX_TEXT:
@@ -73,8 +97,10 @@ def web_url(value: Any, name: str = "url") -> str:
                        "allowed")
     if not parts.hostname:
         raise RowError(f"{name} {url[:60]!r} has no host")
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise RowError(f"{name} contains spaces or control characters")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cs", "Cf") for c in url):
+        raise RowError(f"{name} contains spaces, control or invisible characters")
+    if len(url) > MAX_URL:
+        raise RowError(f"{name} is {len(url)} characters long (at most {MAX_URL})")
     return url
 
 
@@ -109,6 +135,9 @@ def image_ref(value: Any) -> str:
                        "http(s) URL")
     if "\x00" in ref:
         raise RowError("image path contains a NUL byte")
+    if len(ref) > MAX_URL:
+        raise RowError(f"image path is {len(ref)} characters long (at most {MAX_URL})")
+    _check_characters(ref, "image path")
     return ref
 
 
@@ -159,8 +188,15 @@ def validate_row(raw: Any) -> ProductRow:
     attributes = raw.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise RowError("attributes must be an object")
+    try:
+        size = len(json.dumps(attributes, allow_nan=False))
+    except (ValueError, TypeError, RecursionError):
+        raise RowError("attributes hold values JSON cannot store (NaN, infinity or too "
+                       "deep)") from None
+    if size > MAX_ATTRIBUTES:
+        raise RowError(f"attributes are {size} bytes of JSON (at most {MAX_ATTRIBUTES})")
     return ProductRow(
-        id=pid, title=title, category=category, price=round(price, 2), currency=currency,
+        id=pid, title=title, category=category, price=round(price, 2) + 0.0, currency=currency,
         url=url, images=list(dict.fromkeys(refs)),
         shop=plain_text(raw.get("shop"), "shop", required=False), sales=int(sales),
         rating=rating, family=plain_text(raw.get("family"), "family", required=False),

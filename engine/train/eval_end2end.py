@@ -85,7 +85,9 @@ def evaluate_end2end(data: str | Path, split: str, detector, matcher, *, k: int 
     catalogs = []
     try:
         for source in sources:
-            catalogs.append(Catalog.open(source, matcher, log=log))
+            # the merged list names the images of every catalogue by absolute path
+            roots = [Path(d).resolve() / "catalog" for d in [root, *distractors]]
+            catalogs.append(Catalog.open(source, matcher, log=log, image_roots=roots))
         results = [_Tally(k) for _ in catalogs]
         t0 = time.monotonic()
         for clip in clips:

@@ -264,7 +264,8 @@ def evaluate_real_match(labels_path: str | Path, detector, matcher, *, data_dir:
         try:
             ids = build_catalogue(work, [s for s, _ in ways], extra_sides, labels, manifest,
                                   demo)
-            report = import_catalog(str(work / "products.jsonl"), work / "catalog")
+            report = import_catalog(str(work / "products.jsonl"), work / "catalog",
+                                    image_roots=[demo.parent] if demo is not None else ())
             if report.skipped:
                 raise RealDataError(f"catalogue rows skipped: {report.skipped[0].reason}")
             catalog = Catalog.open(work / "catalog", matcher)
