@@ -91,6 +91,7 @@ class PlayerController(QObject):
         self.sync_stats = {"matched": 0, "estimated": 0, "rejected": 0}
         self.catalog = None  # engine.catalog.retrieval.Catalog once loaded
         self.catalog_path = ""
+        self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
@@ -824,7 +825,23 @@ class PlayerController(QObject):
         self._kiosk_last = later[0] if later else ids[0]
         self.select_track(self._kiosk_last, pause=False)
 
+    def _catalog_still_there(self) -> bool:
+        """False (and said once) when the open catalogue's folder was removed under the player:
+        what was loaded (vectors, the open database) still answers, pictures may be gone."""
+        if self.catalog is None:
+            return True
+        where = self.catalog.store.dir
+        if where.is_dir() and self.catalog.store.path.is_file():
+            return True
+        if self._catalog_gone_said != str(where):
+            self._catalog_gone_said = str(where)
+            self.show_status(f"The catalogue folder {where} was removed while playing: products "
+                             "found so far still show, some pictures may be missing; open a "
+                             "catalogue again with File → Open Catalogue…")
+        return False
+
     def select_track(self, track_id: int, pause: bool = True) -> None:
+        self._catalog_still_there()
         self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
         self._selected = track.track_id if track is not None else -1

@@ -100,7 +100,10 @@ class EngineThread(QThread):
         session = None
         catalog = None
         cache = None
+        from engine.device import take_notices
+
         errors = 0
+        cache_warned = ""
         idle = False
         while True:
             with self._cv:
@@ -158,6 +161,11 @@ class EngineThread(QThread):
                 for tid in reversed(urgent):
                     session.request_match(tid)
                 what = session.step(playhead, paused)
+                for notice in take_notices():  # a GPU that failed: the engine is on the CPU
+                    self.status.emit(generation, notice)
+                if cache is not None and cache.warning and cache.warning != cache_warned:
+                    cache_warned = cache.warning  # a disk that filled: said once, not per step
+                    self.status.emit(generation, cache.warning)
                 if what is None:
                     idle = True
                     continue

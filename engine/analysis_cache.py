@@ -119,7 +119,11 @@ class AnalysisCache:
                     self.db.execute(sql, args)
                 return True
             except sqlite3.Error as exc:
-                self.warning = f"the analysis cache {self.path} cannot be written: {exc}"
+                full = "full" in str(exc) or "disk i/o" in str(exc).lower()
+                self.warning = (f"the analysis cache {self.path} cannot be written ({exc})"
+                                + ("; the disk may be full" if full else "")
+                                + ": analysis goes on, and what is not saved is analysed "
+                                "again next time")
                 return False
 
     def load_state(self, key: str) -> dict[str, Any] | None:

@@ -42,6 +42,6 @@ print("IFN cosine cpu/gpu min", float((e_cpu * e_gpu).sum(1).min()))
 assert (e_cpu * e_gpu).sum(1).min() > 0.99
 PY
 QT_QPA_PLATFORM=offscreen "$PY" -m pytest -q tests/engine/test_garment_detector.py \
-    tests/engine/test_matching.py tests/engine/test_people.py 2>&1 | tee "$OUT/gpu-tests-$stamp.log" | tail -3
+    tests/engine/test_matching.py tests/engine/test_people.py tests/engine/test_device.py 2>&1 | tee "$OUT/gpu-tests-$stamp.log" | tail -3
 "$PY" -m app.cli bench --only engine real asymnet faiss --device cuda --quick \
     --out "$OUT/bench-gpu-$stamp.json"

@@ -24,6 +24,7 @@ from engine.asymnet.ifn import (
 from engine.asymnet.tree import SimilarityTree, TreeOutput
 from engine.asymnet.vfn import CLIP_LEN, MAX_CLIPS, VideoFeatureNetwork, sample_frames
 from engine.backbone import WeightsError, pick_device
+from engine.device import DeviceGuard
 
 MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "asymnet.pt"
@@ -138,10 +139,16 @@ class TrajectoryMatcher:
         self.ifn = ImageFeatureNetwork()
         self.ifn.head = self.model.head
         self.ifn.backbone.to(self.device)
+        self.guard = DeviceGuard("AsymNet", lambda: self.device, self._to_cpu)
+
+    def _to_cpu(self) -> None:
+        self.device = torch.device("cpu")
+        self.model.to(self.device)
+        self.ifn.backbone.to(self.device)
 
     @torch.no_grad()
     def embed_views(self, views: list[np.ndarray]) -> np.ndarray:
-        return self.ifn.embed_images(views)
+        return self.guard.run(self.ifn.embed_images, views)
 
     def embed_crops(self, frames_rgb: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         """One crop per (frame, box) pair -> (N, D) embeddings."""
@@ -150,10 +157,15 @@ class TrajectoryMatcher:
     def embed_shop(self, images_rgb: list[np.ndarray]) -> np.ndarray:
         return self.embed_views([shop_view(im) for im in images_rgb])
 
-    @torch.no_grad()
     def rank(self, frames: np.ndarray, candidates: np.ndarray, method: str = "asymnet",
              weights: np.ndarray | None = None, quality: np.ndarray | None = None
              ) -> RankResult:
+        return self.guard.run(self._rank, frames, candidates, method, weights, quality)
+
+    @torch.no_grad()
+    def _rank(self, frames: np.ndarray, candidates: np.ndarray, method: str = "asymnet",
+              weights: np.ndarray | None = None, quality: np.ndarray | None = None
+              ) -> RankResult:
         """frames (T, D) the trajectory's embeddings in time order; candidates (C, D); for
         ``single_frame``, ``weights`` (T,) picks the frame (largest, most visible, most
         confident: the caller's choice, never the answer); for ``asymnet``, ``quality``

@@ -25,6 +25,7 @@ from engine.backbone import EfficientNetLite0, load_imagenet, pick_device, to_te
 from engine.cache import cache_dir
 from engine.detect.base import GARMENT_WEIGHTS, DetectorError
 from engine.detect.decode import Letterbox, postprocess, to_detections  # noqa: F401 (API)
+from engine.device import DeviceGuard
 from engine.types import Detections
 
 MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
@@ -162,6 +163,16 @@ class GarmentDetector:
             self._ort = self._onnx_session()
             if self._ort is not None:
                 self.backend = "onnxruntime"
+        self.guard = DeviceGuard("the garment detector", lambda: self.device, self._to_cpu)
+
+    def _to_cpu(self) -> None:
+        """After a device error: full precision on the CPU, through onnxruntime when it can."""
+        if self.device.type != "cpu":
+            self.device, self.half = torch.device("cpu"), False
+            self.net = self.net.float().to(self.device)
+            self.model = YoloStyle(self.net)
+            self._ort = self._onnx_session()
+            self.backend = "onnxruntime" if self._ort is not None else "torch"
 
     def _onnx_session(self):
         try:
@@ -200,9 +211,12 @@ class GarmentDetector:
         return cls(net, categories, tuple(blob["input_size"]), blob.get("version", "?"),
                    device=device, weights_id=digest, **kw)
 
-    @torch.inference_mode()
     def raw(self, frames_bgr: Sequence[np.ndarray]) -> tuple[np.ndarray, list[float]]:
         """YOLO-style rows for each frame, and each frame's letterbox scale."""
+        return self.guard.run(self._raw, frames_bgr)
+
+    @torch.inference_mode()
+    def _raw(self, frames_bgr: Sequence[np.ndarray]) -> tuple[np.ndarray, list[float]]:
         if self._ort is not None:
             return self._ort.raw(frames_bgr)
         ims, scales = zip(*(self.letterbox(f) for f in frames_bgr), strict=True)

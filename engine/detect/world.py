@@ -76,8 +76,18 @@ class FeatureNet:
         self.module = _features_module(load_imagenet(EfficientNetLite0()).eval()).to(
             self.device)
         self.lock = threading.Lock()
+        from engine.device import DeviceGuard
+
+        self.guard = DeviceGuard("the world classifier", lambda: self.device, self._to_cpu)
+
+    def _to_cpu(self) -> None:
+        self.device = self.torch.device("cpu")
+        self.module = self.module.to(self.device)
 
     def __call__(self, images_rgb: list[np.ndarray]) -> np.ndarray:
+        return self.guard.run(self._features, images_rgb)
+
+    def _features(self, images_rgb: list[np.ndarray]) -> np.ndarray:
         from engine.backbone import to_tensor
 
         feats = []
