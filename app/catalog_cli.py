@@ -14,16 +14,24 @@ def add_catalog_parser(sub, usage_error: type[Exception]) -> None:
                          "store, the shop images and a FAISS index (docs/catalog.md).")
     cs = cat.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
     imp = cs.add_parser(
-        "import", help="import products (jsonl, csv, json or an http(s) API)",
+        "import", help="import products (jsonl, csv, json, Merchant Center and Shopify feeds, "
+        "or an http(s) API)",
         description="Import products into a catalogue. SRC: a products.jsonl (the synthetic "
-        "benchmark's format), a CSV with the same columns, a JSON list, a benchmark directory, "
-        "or an http(s):// URL of a paginated JSON product API. Bad rows are skipped and "
+        "benchmark's format), a CSV with the same columns, a JSON list, a Google Merchant "
+        "Center product feed (tab-separated or RSS/Atom XML), a Shopify products.json, a "
+        "benchmark directory, or an http(s):// URL of a paginated JSON product API or a "
+        "store's /products.json. The format is picked by content. Bad rows are skipped and "
         "reported by line; the rest imports; re-importing updates products by id.")
     imp.add_argument("src", metavar="SRC")
     imp.add_argument("--catalog", required=True, metavar="DIR")
     imp.add_argument("--batch", type=int, default=100, metavar="N",
                      help="products per transaction (default 100)")
     imp.add_argument("--report", metavar="FILE.json", help="also write the report as JSON")
+    imp.add_argument("--shop-url", metavar="URL",
+                     help="the store's address, for a Shopify products.json file (it names "
+                     "products by handle: URL/products/HANDLE)")
+    imp.add_argument("--currency", metavar="CODE",
+                     help="the currency of rows that name none (Shopify's); default CNY")
     imp.add_argument("--images-from", action="append", default=[], metavar="DIR",
                      help="a folder local images may come from besides SRC's own (repeatable); "
                      "paths that leave these folders, by .., absolute paths or symlinks, are "
@@ -95,7 +103,8 @@ def _import(args, log) -> int:
             sys.stderr.flush()
 
     report = import_catalog(args.src, args.catalog, batch=args.batch, progress=progress,
-                            log=lambda m: None, image_roots=args.images_from)
+                            log=lambda m: None, image_roots=args.images_from,
+                            shop_url=args.shop_url, currency=args.currency)
     if tty:
         sys.stderr.write("\n")
     for s in report.skipped:

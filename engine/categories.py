@@ -10,6 +10,8 @@ short, so it is in two groups.
 
 from __future__ import annotations
 
+import re
+
 UPPER, LOWER, FULL = "upper", "lower", "full"
 
 GROUPS: dict[str, frozenset[str]] = {
@@ -39,3 +41,44 @@ def compatible(a: str, b: str) -> bool:
     one of them is a name this table does not know (then nothing is ruled out)."""
     ga, gb = groups_of(a), groups_of(b)
     return not ga or not gb or bool(ga & gb)
+
+
+# A shop's own words for the categories above (plural forms are found by the rules below)
+SYNONYMS = {
+    "t-shirt": "top", "tee": "top", "tank": "top", "tank top": "top", "blouse": "shirt",
+    "polo": "shirt", "shirts & top": "shirt", "sweatshirt": "hoodie", "pullover": "sweater",
+    "jumper": "sweater", "cardigan": "sweater", "knitwear": "sweater", "blazer": "jacket",
+    "outerwear": "coat", "parka": "coat", "trench": "coat", "overcoat": "coat",
+    "coats & jacket": "coat", "pant": "trousers", "pants": "trousers", "trouser": "trousers",
+    "chino": "trousers", "legging": "trousers", "jean": "jeans", "denim": "jeans",
+    "gown": "dress", "romper": "jumpsuit", "overall": "jumpsuit", "playsuit": "jumpsuit",
+    "waistcoat": "vest", "gilet": "vest",
+}
+
+
+def _singular(word: str) -> str:
+    if word in GROUPS or word in SYNONYMS:
+        return word
+    for suffix, repl in (("sses", "ss"), ("ies", "y"), ("shes", "sh"), ("ches", "ch"),
+                         ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 1:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def category_from_taxonomy(text: str) -> str:
+    """A category from a shop's taxonomy path ("Apparel & Accessories > Clothing > Dresses",
+    "Women / Coats & Jackets", "Jeans"): the most specific part this table knows, by its
+    name, a synonym or its singular; else that part as it is, lower case (a shop's own name,
+    comparable with everything); "" when there is no text."""
+    parts = [p.strip().lower() for p in re.split(r"[>/|]", str(text or "")) if p.strip()]
+    for part in reversed(parts):
+        candidates = [part, *re.split(r"\s*(?:&|,|\band\b)\s*", part)]
+        for c in candidates:
+            c = c.strip()
+            for form in (c, _singular(c)):
+                if form in GROUPS:
+                    return form
+                if form in SYNONYMS:
+                    return SYNONYMS[form]
+    return parts[-1][:60] if parts else ""

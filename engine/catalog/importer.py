@@ -27,15 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from engine.catalog import feeds
+from engine.catalog.feeds import SourceError
 from engine.catalog.fetch import CheckedImage, FetchError, HttpFetcher, read_local_image
 from engine.catalog.store import CatalogStore, StoredImage
 from engine.catalog.validate import ProductRow, RowError, validate_row
 
 MAX_PAGES = 10_000
-
-
-class SourceError(RuntimeError):
-    """A source that cannot be read at all (as opposed to a bad row in it)."""
 
 
 @dataclass
@@ -110,11 +108,7 @@ def _csv(path: Path) -> Iterator[tuple[str, Any, str]]:
         yield label, raw, str(path.parent)
 
 
-def _json_file(path: Path) -> Iterator[tuple[str, Any, str]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path} is not JSON ({exc})") from None
+def _json_items(path: Path, data: Any) -> Iterator[tuple[str, Any, str]]:
     items = data if isinstance(data, list) else _page_items(data)
     if items is None:
         raise SourceError(f"{path}: expected a list of products or {{\"products\": [...]}}")
@@ -132,7 +126,8 @@ def _page_items(data: Any) -> list | None:
     return None
 
 
-def _remote(url: str, fetcher: HttpFetcher) -> Iterator[tuple[str, Any, str]]:
+def _remote(url: str, fetcher: HttpFetcher, shop_url: str | None = None
+            ) -> Iterator[tuple[str, Any, str]]:
     seen = set()
     page = 0
     while url and page < MAX_PAGES:
@@ -144,6 +139,9 @@ def _remote(url: str, fetcher: HttpFetcher) -> Iterator[tuple[str, Any, str]]:
             data = fetcher.json(url)
         except FetchError as exc:
             raise SourceError(f"page {page}: {exc}") from None
+        if feeds.is_shopify(data):  # a store's /products.json: one page of it
+            yield from feeds.shopify_rows(data, url, shop_url)
+            return
         items = _page_items(data)
         if items is None:
             raise SourceError(f"page {page} ({url}): expected a list of products or an object "
@@ -158,9 +156,11 @@ def _remote(url: str, fetcher: HttpFetcher) -> Iterator[tuple[str, Any, str]]:
             raise SourceError(f"page {page}: next link {url!r} is not http(s)")
 
 
-def open_source(src: str, fetcher: HttpFetcher) -> Iterator[tuple[str, Any, str]]:
+def open_source(src: str, fetcher: HttpFetcher, *, shop_url: str | None = None
+                ) -> Iterator[tuple[str, Any, str]]:
+    """The rows of ``src``, its format picked by content (engine/catalog/feeds.py sniff)."""
     if urlsplit(src).scheme in ("http", "https"):
-        return _remote(src, fetcher)
+        return _remote(src, fetcher, shop_url)
     path = Path(src)
     if path.is_dir() and (path / "catalog" / "products.jsonl").is_file():
         path = path / "catalog" / "products.jsonl"  # a benchmark directory
@@ -168,15 +168,26 @@ def open_source(src: str, fetcher: HttpFetcher) -> Iterator[tuple[str, Any, str]
         path = path / "products.jsonl"
     if not path.is_file():
         raise SourceError(f"{src} is not a file, a benchmark directory or an http(s) URL")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
+    try:
+        kind = feeds.sniff(path)
+    except OSError as exc:
+        raise SourceError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if kind == "binary":
+        raise SourceError(f"{path}: unknown format (binary data, not a product list); give "
+                          "jsonl, csv, json, a Merchant Center feed (tsv or xml) or a Shopify "
+                          "products.json")
+    if kind == "jsonl":
         return _jsonl(path)
-    if suffix == ".csv":
+    if kind == "csv":
         return _csv(path)
-    if suffix == ".json":
-        return _json_file(path)
-    raise SourceError(f"{path}: unknown format {suffix or '(no extension)'}; use .jsonl, "
-                       ".csv or .json")
+    if kind == "merchant-tsv":
+        return feeds.merchant_tsv(path)
+    if kind == "merchant-xml":
+        return feeds.merchant_xml(path)
+    data = feeds.read_json_feed(path)
+    if kind == "shopify" or feeds.is_shopify(data):
+        return feeds.shopify_rows(data, str(path.parent), shop_url)
+    return _json_items(path, data)
 
 
 # images ---------------------------------------------------------------------------------
@@ -238,10 +249,13 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
                    fetcher: HttpFetcher | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    log: Callable[[str], None] = lambda m: None,
-                   image_roots: Sequence[str | Path] = ()) -> ImportReport:
+                   image_roots: Sequence[str | Path] = (), shop_url: str | None = None,
+                   currency: str | None = None) -> ImportReport:
     """Imports ``src`` into the catalogue at ``catalog``; returns the report (also kept in the
     store's ``imports`` table). ``progress(rows_read, rows_imported)`` after each row. Local
-    images must lie in the source's folder or in one of ``image_roots``."""
+    images must lie in the source's folder or in one of ``image_roots``. ``shop_url``: the
+    store's address, for Shopify's products.json (which has handles, not links);
+    ``currency``: for rows that name none (Shopify's), instead of CNY."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     fetcher = fetcher or HttpFetcher()
@@ -249,7 +263,7 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
     roots = [Path(r).resolve() for r in image_roots]
     t0 = time.monotonic()
     report = ImportReport(src)
-    rows = open_source(src, fetcher)  # a missing or unknown source fails before any write
+    rows = open_source(src, fetcher, shop_url=shop_url)  # a bad source fails before any write
     with CatalogStore(catalog) as store:
         import_row = store.begin_import(src)
         first_seen: dict[str, str] = {}
@@ -269,6 +283,8 @@ def import_catalog(src: str, catalog: str | Path, *, batch: int = 100,
                 try:
                     if isinstance(raw, RowError):
                         raise raw
+                    if currency and isinstance(raw, dict) and not raw.get("currency"):
+                        raw = {**raw, "currency": currency}
                     try:
                         row = validate_row(raw)
                     except (ValueError, OverflowError, TypeError) as exc:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.annotations import AnnotationsError, load_annotations, parse_annotations
@@ -354,3 +354,55 @@ def test_validate_row_raises_only_row_errors():
     direct check that RowError is what a person sees for the usual suspects."""
     with pytest.raises(RowError):
         validate_row({"id": "x", "title": "t", "category": "c", "price": 10**400})
+
+
+# --- shop feeds (issue 18): fewer examples, the same rule --------------------------------
+
+MERCHANT = ["id", "title", "link", "image_link", "additional_image_link", "price", "brand",
+            "availability", "product_type", "google_product_category", "item_group_id"]
+merchant_values = st.one_of(text, st.sampled_from(
+    ["MC-1", "12.50 CNY", "1,234.50 USD", "12,5 EUR", "CNY", "https://shop.example/a",
+     "images/ok.jpg", "images/ok.jpg,images/ok.png", "../outside.jpg", "Dresses",
+     "Apparel & Accessories > Clothing > Skirts", "in stock"]))
+merchant_items = st.lists(st.dictionaries(st.sampled_from(MERCHANT), merchant_values,
+                                          max_size=len(MERCHANT)), max_size=6)
+
+
+@settings(max_examples=500)
+@given(items=merchant_items)
+def test_merchant_tsv(src, items):
+    lines = ["\t".join(MERCHANT)] + ["\t".join(i.get(k, "") for k in MERCHANT) for i in items]
+    path = src / "fuzz-feed.txt"
+    path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass"))
+    _import_and_check(str(path), None, _fresh(src.parent))
+
+
+@settings(max_examples=500)
+@given(items=merchant_items, raw=st.booleans())
+def test_merchant_xml(src, items, raw):
+    from xml.sax.saxutils import escape
+
+    def value(v: str) -> str:
+        return v if raw else escape(v)
+
+    body = "".join("<item>" + "".join(f"<g:{k}>{value(v)}</g:{k}>" for k, v in i.items())
+                   + "</item>" for i in items)
+    doc = ('<?xml version="1.0"?><rss xmlns:g="http://base.google.com/ns/1.0"><channel>'
+           f"{body}</channel></rss>")
+    path = src / "fuzz-feed.xml"
+    path.write_bytes(doc.encode("utf-8", "surrogatepass"))
+    _import_and_check(str(path), None, _fresh(src.parent))
+
+
+SHOPIFY = {"id": 1, "title": "Hoodie", "handle": "hoodie", "product_type": "Hoodies",
+           "vendor": "V", "variants": [{"price": "10.00"}], "images": [{"src": "images/ok.jpg"}],
+           "options": [{"name": "Color", "values": ["Red"]}]}
+
+
+@settings(max_examples=500)
+@given(products=st.lists(st.one_of(mutated(SHOPIFY), st.just(SHOPIFY)), max_size=5),
+       shop_url=st.one_of(st.none(), st.just("https://store.example"), text))
+def test_shopify(src, products, shop_url):
+    path = src / "fuzz-products.json"
+    path.write_text(_dump({"products": products}, True))
+    _import_and_check(str(path), None, _fresh(src.parent), shop_url=shop_url)
