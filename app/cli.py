@@ -271,6 +271,9 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="demo booth: fullscreen, loop, controls hidden until the mouse moves",
     )
+    p.add_argument("--subtitles", metavar="FILE",
+                   help="show these subtitles (.srt, .ass, .ssa, .vtt); without it, a file "
+                   "of the video's name beside it, or the video's default subtitle track")
     p.add_argument("--loop", action="store_true", help="start over at the end")
     p.add_argument(
         "--catalog",
@@ -672,6 +675,9 @@ def run_player(args: argparse.Namespace) -> int:
     opened = controller.open_video(video)
     if annotations and not controller.load_annotations(annotations):
         opened = False
+    if opened and args.subtitles and not controller.load_subtitles(args.subtitles):
+        controller.show_error(window.statusBar().currentMessage())
+        opened = False
     if opened and args.frame is not None:
         if controller.reader is not None and args.frame >= controller.reader.frame_count:
             controller.show_error(
@@ -685,6 +691,7 @@ def run_player(args: argparse.Namespace) -> int:
     if headless:
         window.show()
         app.processEvents()
+        _wait_for(app, lambda: not controller.subtitles.pending(), args.wait)
         if not opened:
             print(
                 f"video2shop: {errors[-1] if errors else 'cannot open ' + video}", file=sys.stderr

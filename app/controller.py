@@ -22,6 +22,7 @@ from app.match_job import MatchJobs
 from app.memory import trim
 from app.playback import Backend, create_backend
 from app.settings import Settings
+from app.subtitles import SubtitleController
 from engine.annotations import AnnotationIndex, AnnotationsError, load_annotations
 from engine.framesync import FrameLocator, ThumbnailIndexer, ThumbnailStore
 from engine.types import Detections, VideoInfo
@@ -93,6 +94,7 @@ class PlayerController(QObject):
         self.catalog_path = ""
         self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
+        self.subtitles = SubtitleController(self)
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
@@ -136,6 +138,11 @@ class PlayerController(QObject):
         )
         w.open_requested.connect(self.open_video)
         w.annotations_requested.connect(self.load_annotations)
+        w.subtitles_requested.connect(self.load_subtitles)
+        w.subtitle_track_chosen.connect(self.subtitles.select)
+        self.subtitles.tracks_changed.connect(w.set_subtitle_tracks)
+        self.subtitles.message.connect(self.show_status)
+        self.subtitles.changed.connect(self._show_subtitle)
         w.catalog_requested.connect(self.open_catalog)
         w.play_pause_requested.connect(self.toggle_play)
         w.seek_relative_requested.connect(self.seek_relative)
@@ -269,6 +276,7 @@ class PlayerController(QObject):
         self._indexer.start()
         if self.engine is not None:
             self.engine.open_video(self._video_generation, path, reader.frame_count)
+        self.subtitles.open_video(path)
         if not self.show_frame(0):
             return False
         self.window.set_recent_files(self.settings.add_recent(path))
@@ -319,6 +327,7 @@ class PlayerController(QObject):
         self.reader = None
         self.info = None
         self.index = -1
+        self.subtitles.close_video()
         self.select_track(-1)
 
     def load_annotations(self, path: str) -> bool:
@@ -382,12 +391,25 @@ class PlayerController(QObject):
         self.window.video.set_frame(image, index, self.detections_at(index),
                                     self.reference_at(index))
         self.window.controls.set_position(index)
+        self._show_subtitle()
         if self.engine is not None:
             self.engine.set_playhead(index, not self.playing)
         self.window.video.set_region_search(self.engine is not None and not self.playing)
         self.window.video.set_playing(self.playing)
         self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
+
+    def _show_subtitle(self) -> None:
+        fps = self.info.fps if self.info else 0.0
+        self.window.video.set_subtitle(self.subtitles.text_at(self.index, fps)
+                                       if self.index >= 0 else "")
+
+    def load_subtitles(self, path: str) -> bool:
+        """Show the subtitles in ``path`` over the open video."""
+        if self.info is None:
+            self.show_status("Open a video first, then its subtitles")
+            return False
+        return self.subtitles.load_file(path)
 
     # --- the live engine --------------------------------------------------------------------
     def _on_snapshot(self, generation: int, snap) -> None:

@@ -29,6 +29,7 @@ VLC_ARGS = (
     "--no-osd",
     "--no-snapshot-preview",
     "--no-sub-autodetect-file",
+    "--no-spu",  # the player draws subtitles itself, paused and playing alike
     "--no-stats",
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -29,6 +29,8 @@ from ui.video_view import VideoView
 EXPORT_FILTER = ("Annotations JSON (*.json);;MOTChallenge text (*.txt);;"
                  "CVAT for video XML (*.xml)")
 
+SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
+SUBTITLE_FILTER = "Subtitles (*.srt *.ass *.ssa *.vtt);;All files (*)"
 VIDEO_FILTER = (
     "Videos (*.mp4 *.m4v *.mkv *.mov *.avi *.webm *.wmv *.flv *.mpg *.mpeg *.ts *.3gp);;"
     "All files (*)"
@@ -38,6 +40,8 @@ VIDEO_FILTER = (
 class MainWindow(QMainWindow):
     open_requested = Signal(str)  # a video path
     annotations_requested = Signal(str)
+    subtitles_requested = Signal(str)  # a subtitle file to load and show
+    subtitle_track_chosen = Signal(int)  # an index into the tracks of set_subtitle_tracks; -1 none
     catalog_requested = Signal(str)  # a catalogue directory (or a benchmark directory)
     play_pause_requested = Signal()
     seek_relative_requested = Signal(float)  # seconds
@@ -122,6 +126,7 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action("Load &Annotations…", None, self.show_annotations_dialog, file_menu)
+        self._action("Load &Subtitles…", None, self.show_subtitles_dialog, file_menu)
         self.catalog_action = self._action("Open &Catalogue…", None, self.show_catalog_dialog,
                                            file_menu)
         file_menu.addSeparator()
@@ -158,6 +163,11 @@ class MainWindow(QMainWindow):
             "Faster", Qt.Key.Key_BracketRight, lambda: self.rate_step_requested.emit(1), play
         )
         self._action("Mute", Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
+
+        self.subtitles_menu = bar.addMenu("&Subtitles")
+        self._subtitle_group = QActionGroup(self)
+        self._subtitle_group.setExclusive(True)
+        self.set_subtitle_tracks([], -1)
 
         view = bar.addMenu("&View")
         self.fullscreen_action = self._action(
@@ -208,6 +218,32 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open video", "", VIDEO_FILTER)
         if path:
             self.open_requested.emit(path)
+
+    def set_subtitle_tracks(self, tracks: list[tuple[str, bool]], current: int) -> None:
+        """The Subtitles menu: None, then each (name, drawable) track; ``current`` checked."""
+        menu = self.subtitles_menu
+        menu.clear()
+        for act in self._subtitle_group.actions():
+            self._subtitle_group.removeAction(act)
+        for i, (name, ok) in enumerate([("None", True), *tracks]):
+            act = QAction(name.replace("&", "&&"), self, checkable=True)
+            act.setEnabled(ok)
+            act.setChecked(i - 1 == current)
+            act.triggered.connect(lambda _=False, n=i - 1: self.subtitle_track_chosen.emit(n))
+            self._subtitle_group.addAction(act)
+            menu.addAction(act)
+        menu.addSeparator()
+        menu.addAction("Load Subtitles…").triggered.connect(self.show_subtitles_dialog)
+
+    def subtitle_menu_entries(self) -> list[tuple[str, bool, bool]]:
+        """(text, enabled, checked) of the Subtitles menu's tracks, None first."""
+        return [(a.text().replace("&&", "&"), a.isEnabled(), a.isChecked())
+                for a in self._subtitle_group.actions()]
+
+    def show_subtitles_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load subtitles", "", SUBTITLE_FILTER)
+        if path:
+            self.subtitles_requested.emit(path)
 
     def show_annotations_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load annotations", "", "JSON (*.json)")
@@ -329,11 +365,14 @@ class MainWindow(QMainWindow):
 
     def _on_dropped(self, paths: list[str]) -> None:
         json_paths = [p for p in paths if p.lower().endswith(".json")]
-        others = [p for p in paths if not p.lower().endswith(".json")]
+        subs = [p for p in paths if p.lower().endswith(SUBTITLE_SUFFIXES)]
+        others = [p for p in paths if p not in json_paths and p not in subs]
         if others:
             self.open_requested.emit(others[0])
         if json_paths:
             self.annotations_requested.emit(json_paths[0])
+        if subs:  # after the video: its own sidecars are found first, the dropped one wins
+            self.subtitles_requested.emit(subs[0])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()

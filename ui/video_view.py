@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
+    QPainterPath,
     QPaintEvent,
     QPen,
 )
@@ -83,6 +84,7 @@ class VideoView(QWidget):
         self._fast = False  # playing: frames are scaled without smoothing
         self._press: QPointF | None = None
         self._drag: QRectF | None = None  # in widget pixels
+        self._subtitle = ""
 
     # --- state in -------------------------------------------------------------------------
     def set_frame(self, image: QImage, index: int, detections: Detections | None = None,
@@ -123,6 +125,17 @@ class VideoView(QWidget):
         self._selected = track_id
         self.update()
 
+    def set_subtitle(self, text: str) -> None:
+        """The subtitle text of the frame on screen ("" for none), drawn over the video's
+        bottom as plain text."""
+        if text != self._subtitle:
+            self._subtitle = text
+            self.update()
+
+    @property
+    def subtitle(self) -> str:
+        return self._subtitle
+
     def set_message(self, text: str, error: bool = True) -> None:
         """A message drawn over the video (an error, or a hint); empty text removes it."""
         self._message = text
@@ -130,6 +143,7 @@ class VideoView(QWidget):
         self.update()
 
     def clear(self) -> None:
+        self._subtitle = ""
         self._image = None
         self._frame_index = -1
         self._dets = Detections.empty()
@@ -207,6 +221,8 @@ class VideoView(QWidget):
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             self._paint_reference(p)
             self._paint_boxes(p)
+            if self._subtitle:
+                self._paint_subtitle(p)
             if self._qa:
                 self._paint_frame_number(p)
             if self._drag is not None:
@@ -288,6 +304,40 @@ class VideoView(QWidget):
         p.fillRect(rect, QColor(0, 0, 0, 170))
         p.setPen(QColor(255, 255, 255))
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_subtitle(self, p: QPainter) -> None:
+        """White text with a dark outline, centred low on the picture, its size a share of
+        the picture's height (as players do), wrapped within 90% of its width."""
+        video = self.video_rect()
+        font = QFont(self.font())
+        font.setPixelSize(max(12, round(video.height() / 18)))
+        font.setBold(True)
+        fm = QFontMetricsF(font)
+        width = video.width() * 0.9
+        lines: list[str] = []
+        for line in self._subtitle.split("\n"):
+            words, cur = line.split(" "), ""
+            for w in words:
+                trial = f"{cur} {w}" if cur else w
+                if cur and fm.horizontalAdvance(trial) > width:
+                    lines.append(cur)
+                    cur = w
+                else:
+                    cur = trial
+            lines.append(cur)
+        lines = lines[-4:]  # never a wall of text over the picture
+        step = fm.lineSpacing()
+        y = video.bottom() - video.height() * 0.06 - step * (len(lines) - 1)
+        path = QPainterPath()
+        for line in lines:
+            x = video.center().x() - fm.horizontalAdvance(line) / 2
+            path.addText(QPointF(x, y), font, line)
+            y += step
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.strokePath(path, QPen(QColor(0, 0, 0, 230), max(2.0, font.pixelSize() / 8),
+                                Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                                Qt.PenJoinStyle.RoundJoin))
+        p.fillPath(path, QColor(255, 255, 255))
 
     def _paint_message(self, p: QPainter) -> None:
         font = QFont(self.font())
