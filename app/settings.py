@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -20,6 +21,8 @@ class Settings:
             self._qs = QSettings(str(path), QSettings.Format.IniFormat)
         else:
             self._qs = QSettings("Video2Shop", "player")
+        clear_stale_lock(self._qs.fileName())
+
 
     def _int(self, key: str, default: int) -> int:
         try:
@@ -70,3 +73,29 @@ class Settings:
 
     def sync(self) -> None:
         self._qs.sync()
+
+
+def clear_stale_lock(settings_file: str, *, settle_s: float = 1.0) -> bool:
+    """Removes the lock QSettings left beside its file when a process died while saving
+    (tests/killharness.py found it): a lock naming a process that is gone, or one still empty
+    ``settle_s`` after it was made (its maker died between creating and writing it). QLockFile
+    only breaks such a lock after 30 s, and every save waits for it until then."""
+    lock = Path(settings_file + ".lock")
+    for _ in range(2):
+        try:
+            age = time.time() - lock.stat().st_mtime
+            first = lock.read_text(errors="replace").split("\n", 1)[0].strip()
+        except OSError:
+            return False
+        if first.isdigit():
+            if Path(f"/proc/{first}").exists():
+                return False  # held by a live process
+            break
+        if first or age >= settle_s:
+            break  # not a lock QLockFile wrote, or empty for good
+        time.sleep(settle_s - age)  # perhaps its owner is writing it now: look again
+    try:
+        lock.unlink()
+    except OSError:
+        return False
+    return True

@@ -395,6 +395,22 @@ def _check_settings(d: Path, trials: int, final: bool) -> str:
              f"save {n}: geometry damaged")
     if final:
         _require(n == trials * SETTINGS_SAVES - 1, f"final run stopped at save {n}")
+    # and the next start saves at once: no lock of the killed process holds it up
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from PySide6.QtCore import QCoreApplication; "
+            "app = QCoreApplication([]); from app.settings import Settings; "
+            f"s = Settings({str(path)!r}); s._qs.setValue('harness/check', 7); s.sync(); "
+            "print(s._qs.status())")
+    t0 = time.monotonic()
+    try:
+        subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20,
+                       env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), check=True)
+    except subprocess.TimeoutExpired:
+        raise Damaged("a save after the kill waited over 20 s (a stale lock)") from None
+    seconds = time.monotonic() - t0
+    _require(seconds < 8, f"a save after the kill took {seconds:.1f} s (a stale lock)")
+    _require(int(Settings(path)._qs.value("harness/check", 0)) == 7,
+             "a save after the kill did not land")
     return f"save {n}"
 
 

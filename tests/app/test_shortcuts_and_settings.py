@@ -152,3 +152,25 @@ def test_kiosk_hides_the_controls_until_the_mouse_moves(qtbot, make_player, mark
     assert not window.controls.isVisible()
     window.video.mouse_activity.emit()
     assert window.controls.isVisible()
+
+
+def test_a_lock_left_by_a_killed_save_is_cleared_and_a_live_one_kept(tmp_path):
+    """tests/killharness.py found it: a process killed while QSettings saved leaves
+    FILE.lock (empty, or naming a dead process) and every later save waited 30 s for it."""
+    import os
+    import subprocess
+
+    from app.settings import Settings, clear_stale_lock
+
+    ini = tmp_path / "s.ini"
+    lock = tmp_path / "s.ini.lock"
+    lock.write_text("")
+    os.utime(lock, (0, 0))  # empty for a long time: its maker died before writing it
+    Settings(ini)
+    assert not lock.exists()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock.write_text(f"{dead.pid}\nvideo2shop\nhost\n")
+    assert clear_stale_lock(str(ini)) and not lock.exists()
+    lock.write_text(f"{os.getpid()}\nvideo2shop\nhost\n")  # a live owner keeps its lock
+    assert not clear_stale_lock(str(ini)) and lock.exists()
