@@ -41,6 +41,15 @@ def bgr_to_qimage(bgr: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
 
 
+def qimage_to_rgb(image: QImage) -> np.ndarray | None:
+    """A QImage (a pasted picture) -> (H, W, 3) uint8 RGB, or None when it is empty."""
+    if image.isNull():
+        return None
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+
 def bgra_to_qimage(bgra: np.ndarray) -> QImage:
     h, w = bgra.shape[:2]
     return QImage(bgra.data, w, h, w * 4, QImage.Format.Format_RGB32).copy()
@@ -139,6 +148,9 @@ class PlayerController(QObject):
         w.open_requested.connect(self.open_video)
         w.annotations_requested.connect(self.load_annotations)
         w.subtitles_requested.connect(self.load_subtitles)
+        w.photo_search_requested.connect(self.search_photo)
+        w.photo_pasted.connect(lambda image: self.search_picture(
+            qimage_to_rgb(image), "A pasted picture"))
         w.subtitle_track_chosen.connect(self.subtitles.select)
         self.subtitles.tracks_changed.connect(w.set_subtitle_tracks)
         self.subtitles.message.connect(self.show_status)
@@ -643,6 +655,51 @@ class PlayerController(QObject):
         self.window.panel.set_matches_message("Searching the catalogue…")
         self.engine.search_region(self._video_generation,
                                   cv2.cvtColor(bgr[b:d, a:c], cv2.COLOR_BGR2RGB))
+        return True
+
+    def search_photo(self, path: str) -> bool:
+        """File > Search by Photo, a dropped picture: the products that look like it."""
+        from engine.catalog.fetch import FetchError, read_local_image
+
+        try:
+            checked = read_local_image(Path(path))  # size, type and bomb checks first
+        except FetchError as exc:
+            self.show_status(f"Cannot search with that picture: {exc}")
+            return False
+        bgr = cv2.imdecode(np.frombuffer(checked.data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            self.show_status(f"Cannot search with {Path(path).name}: not a readable picture")
+            return False
+        return self.search_picture(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+                                   f"Your photo {Path(path).name}")
+
+    def search_picture(self, rgb: np.ndarray | None, title: str) -> bool:
+        """Shows the products that look like ``rgb`` (H, W, 3) in the card panel."""
+        if rgb is None or rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
+            self.show_status("Cannot search: the picture is empty or too small")
+            return False
+        if self.catalog is None:
+            self.show_status("Opening the catalogue… search again in a moment"
+                             if self.catalog_loader.busy() else
+                             "No catalogue to search: File → Open Catalogue…")
+            return False
+        self._selected = -1
+        self.window.video.set_selected(-1)
+        self._region_generation += 1
+        h, w = rgb.shape[:2]
+        self.window.panel.set_region(title, f"{w}x{h} pixels")
+        self.window.panel.set_matches_message("Searching the catalogue…")
+        if self.engine is not None:
+            self.engine.search_region(self._video_generation, rgb)
+            return True
+        from engine.matching import to_match
+
+        try:  # no engine thread (--no-engine): one embedding and one FAISS query, here
+            matches = [to_match(m) for m in self.catalog.search_image(rgb, k=10)]
+        except Exception as exc:  # a bad picture must never take the player down
+            self.show_status(f"Search failed: {type(exc).__name__}: {exc}")
+            return False
+        self._on_region_matches(self._video_generation, matches)
         return True
 
     def _on_region_matches(self, generation: int, matches: list) -> None:

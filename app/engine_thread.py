@@ -153,8 +153,8 @@ class EngineThread(QThread):
                     if session.restored:
                         self.status.emit(generation, "Boxes from the analysis cache")
                     self.snapshot_ready.emit(generation, session.snapshot())
-                if search is not None and search[0] == generation:
-                    self._run_search(generation, search[1], catalog)
+                if search is not None:  # the main thread drops answers for another video
+                    self._run_search(search[0], search[1], catalog)
                 if session is None:
                     idle = True
                     continue

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QInputDialog,
@@ -30,6 +31,8 @@ EXPORT_FILTER = ("Annotations JSON (*.json);;MOTChallenge text (*.txt);;"
                  "CVAT for video XML (*.xml)")
 
 SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+PHOTO_FILTER = "Pictures (*.jpg *.jpeg *.png *.webp *.bmp);;All files (*)"
 SUBTITLE_FILTER = "Subtitles (*.srt *.ass *.ssa *.vtt);;All files (*)"
 VIDEO_FILTER = (
     "Videos (*.mp4 *.m4v *.mkv *.mov *.avi *.webm *.wmv *.flv *.mpg *.mpeg *.ts *.3gp);;"
@@ -41,6 +44,8 @@ class MainWindow(QMainWindow):
     open_requested = Signal(str)  # a video path
     annotations_requested = Signal(str)
     subtitles_requested = Signal(str)  # a subtitle file to load and show
+    photo_search_requested = Signal(str)  # a photo file to search the catalogue with
+    photo_pasted = Signal(QImage)  # a picture from the clipboard, to search with
     subtitle_track_chosen = Signal(int)  # an index into the tracks of set_subtitle_tracks; -1 none
     catalog_requested = Signal(str)  # a catalogue directory (or a benchmark directory)
     play_pause_requested = Signal()
@@ -127,6 +132,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action("Load &Annotations…", None, self.show_annotations_dialog, file_menu)
         self._action("Load &Subtitles…", None, self.show_subtitles_dialog, file_menu)
+        self._action("Search by &Photo…", "Ctrl+Shift+F", self.show_photo_dialog, file_menu)
+        self._action("Search &Pasted Picture", QKeySequence.StandardKey.Paste, self.paste_photo,
+                     file_menu)
         self.catalog_action = self._action("Open &Catalogue…", None, self.show_catalog_dialog,
                                            file_menu)
         file_menu.addSeparator()
@@ -244,6 +252,30 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load subtitles", "", SUBTITLE_FILTER)
         if path:
             self.subtitles_requested.emit(path)
+
+    def show_photo_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Search the catalogue by photo", "",
+                                              PHOTO_FILTER)
+        if path:
+            self.photo_search_requested.emit(path)
+
+    def paste_photo(self) -> None:
+        """Ctrl+V: a picture on the clipboard (or a copied image file) searches the
+        catalogue."""
+        data = QApplication.clipboard().mimeData()
+        if data is not None and data.hasImage():
+            image = QImage(data.imageData())
+            if not image.isNull():
+                self.photo_pasted.emit(image)
+                return
+        if data is not None and data.hasUrls():
+            files = [u.toLocalFile() for u in data.urls() if u.isLocalFile()]
+            photos = [f for f in files if f.lower().endswith(PHOTO_SUFFIXES)]
+            if photos:
+                self.photo_search_requested.emit(photos[0])
+                return
+        self.statusBar().showMessage("Nothing to search on the clipboard: copy a picture, "
+                                     "then press Ctrl+V")
 
     def show_annotations_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load annotations", "", "JSON (*.json)")
@@ -366,7 +398,10 @@ class MainWindow(QMainWindow):
     def _on_dropped(self, paths: list[str]) -> None:
         json_paths = [p for p in paths if p.lower().endswith(".json")]
         subs = [p for p in paths if p.lower().endswith(SUBTITLE_SUFFIXES)]
-        others = [p for p in paths if p not in json_paths and p not in subs]
+        photos = [p for p in paths if p.lower().endswith(PHOTO_SUFFIXES)]
+        others = [p for p in paths if p not in json_paths and p not in subs and p not in photos]
+        if photos and not others:  # a photo dropped alone: what is it in the shop?
+            self.photo_search_requested.emit(photos[0])
         if others:
             self.open_requested.emit(others[0])
         if json_paths:
