@@ -50,6 +50,7 @@ class ControlBar(QWidget):
         self.seek.setRange(0, 0)
         self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.seek.setToolTip("Seek (Left/Right: 5 s, Shift: 1 s)")
+        self.seek.setAccessibleName("Position")
         self.seek.valueChanged.connect(self._on_seek_value)
 
         self.play = self._button(QStyle.StandardPixmap.SP_MediaPlay, "Play/Pause (Space)")
@@ -62,10 +63,12 @@ class ControlBar(QWidget):
         self.time_label = QLabel("--:--")
         self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.time_label.setMinimumWidth(260)
+        self.time_label.setAccessibleName("Time and frame")
 
         self.rate = QComboBox()
         self.rate.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.rate.setToolTip("Playback speed ([ slower, ] faster)")
+        self.rate.setAccessibleName("Playback speed")
         for r in RATES:
             self.rate.addItem(f"{r:g}x", r)
         self.rate.setCurrentIndex(RATES.index(1.0))
@@ -79,6 +82,7 @@ class ControlBar(QWidget):
         self.volume.setFixedWidth(100)
         self.volume.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.volume.setToolTip("Volume")
+        self.volume.setAccessibleName("Volume")
         self.volume.valueChanged.connect(self._on_volume)
 
         self.fullscreen = self._button(QStyle.StandardPixmap.SP_TitleBarMaxButton, "Fullscreen (F)")
@@ -101,6 +105,7 @@ class ControlBar(QWidget):
         b = QToolButton()
         b.setIcon(self.style().standardIcon(icon))
         b.setToolTip(tip)
+        b.setAccessibleName(tip.split(" (")[0])  # "Play/Pause (Space)" -> "Play/Pause"
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         b.setAutoRaise(True)
         return b

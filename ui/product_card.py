@@ -47,6 +47,7 @@ class ProductCard(QFrame):
         self.stats = _plain(QLabel())
         self.stats.setStyleSheet("color: #777;")
         self.buy = QPushButton("Buy")
+        self.buy.setAccessibleName("Buy: open the product's page in the browser")
         self.buy.setStyleSheet("QPushButton { background: #ff5000; color: white; border: none;"
                                " border-radius: 12px; padding: 4px 18px; font-weight: bold; }")
         self.buy.clicked.connect(lambda: self._match and self.buy_requested.emit(

@@ -28,6 +28,9 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.types import Detections
 
+DESCRIPTION = ("On a paused frame, Tab moves from garment to garment and Enter opens its "
+               "product; a click does the same")
+
 
 def track_color(track_id: int) -> QColor:
     """A stable, distinct colour per track (golden-ratio hues)."""
@@ -85,6 +88,10 @@ class VideoView(QWidget):
         self._press: QPointF | None = None
         self._drag: QRectF | None = None  # in widget pixels
         self._subtitle = ""
+        self._focus_tid = -1  # the box Tab moved to on a paused frame
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Video")
+        self.setAccessibleDescription(DESCRIPTION)
 
     # --- state in -------------------------------------------------------------------------
     def set_frame(self, image: QImage, index: int, detections: Detections | None = None,
@@ -98,6 +105,8 @@ class VideoView(QWidget):
         """New boxes for the frame on screen (the engine found them after it was shown)."""
         self._dets = detections if detections is not None else Detections.empty()
         self._reference = reference if reference is not None else Detections.empty()
+        if self._focus_tid >= 0 and self._focus_tid not in set(self._dets.tracker_id.tolist()):
+            self._set_focus_box(-1)
         self._update_hover(self.mapFromGlobal(self.cursor().pos()))
         self.update()
 
@@ -255,7 +264,10 @@ class VideoView(QWidget):
             x1, y1, x2, y2 = (float(v) for v in self._dets.xyxy[i])
             box = QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s)
             color = track_color(tid)
-            hot = tid == self._hover or tid == self._selected
+            hot = tid in (self._hover, self._selected, self._focus_tid)
+            if tid == self._focus_tid and self.hasFocus():  # the keyboard's place: a ring
+                p.setPen(QPen(QColor(255, 255, 255), 2.0, Qt.PenStyle.DashLine))
+                p.drawRect(box.adjusted(-4, -4, 4, 4))
             if hot:
                 fill = QColor(color)
                 fill.setAlpha(70)
@@ -353,6 +365,59 @@ class VideoView(QWidget):
         p.drawRoundedRect(bounds, 8, 8)
         p.setPen(QColor(255, 255, 255))
         p.drawText(bounds, int(flags), self._message)
+
+    # --- the keyboard: Tab from box to box, Enter opens the card ---------------------------------
+    @property
+    def focused_track(self) -> int:
+        return self._focus_tid
+
+    def _reading_order(self) -> list[int]:
+        xyxy = self._dets.xyxy
+        order = sorted(range(len(self._dets)), key=lambda i: (float(xyxy[i][0]),
+                                                                float(xyxy[i][1])))
+        return [int(self._dets.tracker_id[i]) for i in order]
+
+    def _set_focus_box(self, tid: int) -> None:
+        self._focus_tid = tid
+        if tid < 0:
+            self.setAccessibleDescription(DESCRIPTION)
+        else:
+            tids = self._reading_order()
+            i = tids.index(tid)
+            cats = self._dets.data.get("category")
+            name = str(cats[self._dets.tracker_id.tolist().index(tid)]) if cats is not None \
+                else "garment"
+            self.setAccessibleDescription(f"{name} #{tid}, box {i + 1} of {len(tids)}; Enter "
+                                          "opens its product")
+        self.update()
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab on a paused frame with boxes walk the boxes in reading order
+        (left to right); past the last one, focus leaves the video as usual."""
+        tids = self._reading_order()
+        if self._fast or not tids or not self.hasFocus():
+            return super().focusNextPrevChild(next)
+        if self._focus_tid not in tids:
+            target = 0 if next else len(tids) - 1
+        else:
+            target = tids.index(self._focus_tid) + (1 if next else -1)
+        if not 0 <= target < len(tids):
+            self._set_focus_box(-1)
+            return super().focusNextPrevChild(next)
+        self._set_focus_box(tids[target])
+        return True
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._focus_tid >= 0:
+            self._selected = self._focus_tid
+            self.box_clicked.emit(self._focus_tid)
+            self.update()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()  # the ring is only drawn while the video has the focus
 
     # --- input ------------------------------------------------------------------------------
     def _update_hover(self, pos: QPointF) -> None:

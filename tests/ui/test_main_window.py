@@ -108,3 +108,55 @@ def test_the_track_list_is_in_time_order_and_keeps_the_selection(window):
     window.set_tracks([*tracks, track(1, 5, 3)], 25.0)  # the engine found one more
     assert window.track_list.count() == 4
     assert window.track_list.currentItem().data(Qt.ItemDataRole.UserRole) == 7
+
+
+def test_tab_walks_the_boxes_of_a_paused_frame_and_enter_opens_one(window, qtbot):
+    """Keyboard use (issue 18): Tab and Shift+Tab move from box to box in reading order (left
+    to right), Enter opens the focused one's card (box_clicked), the accessible description
+    names it; while playing, Tab is the ordinary focus key."""
+    from PySide6.QtGui import QImage
+
+    from engine.types import Detections
+
+    video = window.video
+    image = QImage(640, 360, QImage.Format.Format_RGB32)
+    image.fill(0x202020)
+    dets = Detections(xyxy=np.array([[400, 50, 500, 300], [20, 40, 120, 300],
+                                     [200, 60, 300, 320]], np.float32),
+                      confidence=np.array([0.9, 0.8, 0.7], np.float32),
+                      tracker_id=np.array([7, 3, 5]),
+                      data={"category": np.array(["coat", "dress", "jeans"])})
+    video.set_frame(image, 10, dets)
+    video.setFocus()
+    qtbot.waitUntil(video.hasFocus)
+    clicked = recorder(video.box_clicked)
+    QTest.keyClick(video, Qt.Key.Key_Tab)
+    assert video.focused_track == 3  # the leftmost first
+    QTest.keyClick(video, Qt.Key.Key_Tab)
+    assert video.focused_track == 5
+    assert video.accessibleDescription().startswith("jeans #5, box 2 of 3")
+    QTest.keyClick(video, Qt.Key.Key_Backtab)
+    assert video.focused_track == 3
+    QTest.keyClick(video, Qt.Key.Key_Return)
+    assert clicked == [3] and video.selected_track == 3
+    for _ in range(3):  # past the last box, focus leaves the video
+        QTest.keyClick(video, Qt.Key.Key_Tab)
+    assert video.focused_track == -1
+    video.setFocus()
+    video.set_playing(True)
+    QTest.keyClick(video, Qt.Key.Key_Tab)
+    assert video.focused_track == -1  # playing: the boxes move, Tab is for the controls
+
+
+def test_controls_have_accessible_names(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QScrollBar
+
+    widgets = [w for w in window.controls.findChildren(QAbstractButton)
+               + window.controls.findChildren(QAbstractSlider)
+               + window.controls.findChildren(QComboBox)
+               if not isinstance(w, QScrollBar)]  # the speed list's own, inside its popup
+    assert len(widgets) >= 8
+    assert all(w.accessibleName() for w in widgets), [w for w in widgets
+                                                      if not w.accessibleName()]
+    assert window.video.accessibleName() == "Video"
+    assert window.panel.card.buy.accessibleName().startswith("Buy")
