@@ -183,6 +183,8 @@ class PlayerController(QObject):
         w.timeline.item_clicked.connect(lambda frame, tid: self.jump_to_track(tid, frame))
         w.timeline.seek_requested.connect(self.seek_frame)
         w.panel.evidence.frame_clicked.connect(self._show_evidence_frame)
+        w.carousel.product_clicked.connect(lambda tid: self.select_track(tid, pause=False))
+        w.carousel.moment_requested.connect(lambda frame, tid: self.jump_to_track(tid, frame))
         c.set_volume(self.volume)
         c.set_muted(self.muted)
         w.set_recent_files(self.settings.recent_files)
@@ -306,6 +308,7 @@ class PlayerController(QObject):
         return True
 
     def _close_video(self) -> None:
+        self.window.carousel.dismiss()
         self._forget_matches()  # results for this video's tracks
         self._video_generation += 1  # the engine's results for the old video are dropped
         self.snapshot = None
@@ -727,6 +730,7 @@ class PlayerController(QObject):
     def play(self) -> None:
         if self.reader is None or self.playing:
             return
+        self.window.carousel.dismiss()
         if self.index >= self.reader.frame_count - 1:
             self.show_frame(0)  # at the end, play starts over
         self._ensure_backend()
@@ -762,6 +766,7 @@ class PlayerController(QObject):
     def seek_frame(self, index: int) -> None:
         if self.reader is None:
             return
+        self.window.carousel.dismiss()
         index = max(0, min(index, self.reader.frame_count - 1))
         if self.playing:
             self._anchor(index)
@@ -855,6 +860,40 @@ class PlayerController(QObject):
         else:
             self.pause()
             self.show_frame(self.reader.frame_count - 1 if self.reader else 0)
+            self.show_carousel()
+
+    def carousel_items(self) -> list:
+        """Every product matched in this video, once, in the order they first appear."""
+        from ui.carousel import CarouselItem
+        from ui.product_card import format_price
+
+        snap = self.snapshot
+        tracks = snap.tracks if snap is not None else (
+            list(self.annotations.tracks.values()) if self.annotations else [])
+        seen, items = set(), []
+        for t in sorted((t for t in tracks if t.matches), key=lambda t: t.first_frame):
+            m = t.matches[0]
+            if m.product_id in seen:
+                continue
+            seen.add(m.product_id)
+            items.append(CarouselItem(t.track_id, t.first_frame, m.product_id,
+                                      m.title or m.product_id,
+                                      format_price(m.price, m.currency or ""),
+                                      self._thumbnail(m.image)))
+        return items
+
+    def show_carousel(self) -> bool:
+        """The end screen: the products seen in the video (not in kiosk mode, which loops)."""
+        items = self.carousel_items()
+        car = self.window.carousel
+        if not items or self.window.kiosk:
+            car.dismiss()
+            return False
+        car.set_items(items)
+        car.place(self.window.video.video_rect())
+        car.show()
+        car.raise_()
+        return True
 
     # --- selection ---------------------------------------------------------------------------
     # --- kiosk: a demo booth that runs itself ----------------------------------------------

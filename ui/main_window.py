@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.types import Track
+from ui.carousel import ProductCarousel
 from ui.controls import ControlBar
 from ui.timeline import ProductTimeline
 from ui.track_panel import TrackPanel
@@ -70,6 +71,8 @@ class MainWindow(QMainWindow):
         self.resize(1180, 720)
         self.setAcceptDrops(True)
         self.video = VideoView()
+        self.carousel = ProductCarousel(self.video)  # over the picture when a video ends
+        self.video.overlay = self.carousel
         self.controls = ControlBar()
         self.panel = TrackPanel()
         self.timeline = ProductTimeline()  # the products of the video at their moments

@@ -89,6 +89,7 @@ class VideoView(QWidget):
         self._drag: QRectF | None = None  # in widget pixels
         self._subtitle = ""
         self._focus_tid = -1  # the box Tab moved to on a paused frame
+        self.overlay = None  # a child kept over the picture (the end carousel): has place()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName("Video")
         self.setAccessibleDescription(DESCRIPTION)
@@ -414,6 +415,11 @@ class VideoView(QWidget):
             self.update()
             return
         super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.overlay is not None and self.overlay.isVisible():
+            self.overlay.place(self.video_rect())
 
     def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
