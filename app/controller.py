@@ -104,6 +104,7 @@ class PlayerController(QObject):
         self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
+        self.saved = None  # engine.saved.SavedStore, opened on first use
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
@@ -184,6 +185,12 @@ class PlayerController(QObject):
         w.timeline.seek_requested.connect(self.seek_frame)
         w.panel.evidence.frame_clicked.connect(self._show_evidence_frame)
         w.carousel.product_clicked.connect(lambda tid: self.select_track(tid, pause=False))
+        w.panel.card.save_toggled.connect(self.save_card)
+        w.saved.moment_requested.connect(self.go_to_saved)
+        w.saved.remove_requested.connect(self.forget_saved)
+        w.saved.export_requested.connect(self.export_saved)
+        self.card_shown.connect(lambda _tid: self._show_heart())
+        self._refresh_saved()
         w.carousel.moment_requested.connect(lambda frame, tid: self.jump_to_track(tid, frame))
         c.set_volume(self.volume)
         c.set_muted(self.muted)
@@ -862,6 +869,89 @@ class PlayerController(QObject):
             self.show_frame(self.reader.frame_count - 1 if self.reader else 0)
             self.show_carousel()
 
+    # --- saved products -----------------------------------------------------------------
+    def _saved_store(self):
+        if self.saved is None:
+            from engine.saved import SavedError, SavedStore
+
+            try:
+                self.saved = SavedStore()
+            except SavedError as exc:
+                self.show_status(str(exc))
+                return None
+        return self.saved
+
+    def _refresh_saved(self) -> None:
+        store = self._saved_store()
+        self.window.saved.set_items(store.items() if store is not None else [])
+
+    def _show_heart(self) -> None:
+        match = self.window.panel.card.match
+        store = self._saved_store() if match is not None else None
+        video = self.info.path if self.info else ""
+        self.window.panel.card.set_saved(bool(store is not None and match is not None
+                                              and store.contains(match.product_id, video)))
+
+    def save_card(self, on: bool = True) -> bool:
+        """The heart on the card: keep the product shown with this video and moment (or
+        forget it). Kiosk mode saves nothing."""
+        from engine.saved import SavedError
+
+        match = self.window.panel.card.match
+        store = self._saved_store()
+        if match is None or store is None or self.info is None or self.window.kiosk:
+            self.window.panel.card.set_saved(False)
+            return False
+        try:
+            if on:
+                store.save(match, self.info.path, self.index, self.info.fps, self._selected)
+                self.show_status(f"Saved {match.title or match.product_id} (View ▸ Saved "
+                                 "Products)")
+            else:
+                store.remove(match.product_id, self.info.path)
+                self.show_status(f"Removed {match.title or match.product_id} from Saved")
+        except SavedError as exc:
+            self.show_status(str(exc))
+            self._show_heart()
+            return False
+        self._refresh_saved()
+        return True
+
+    def go_to_saved(self, video: str, frame: int, track_id: int, product_id: str) -> bool:
+        """A saved product's moment: its video (opened if another is open), its frame."""
+        if self.info is None or Path(self.info.path).resolve() != Path(video).resolve():
+            if not Path(video).is_file():
+                self.show_status(f"The video of that product is gone: {video}")
+                return False
+            if not self.open_video(video):
+                return False
+        self.pause()
+        self.show_frame(min(frame, self.reader.frame_count - 1) if self.reader else frame)
+        if self.annotations is not None and self.annotations.track(track_id) is not None:
+            self.select_track(track_id, pause=False)
+        return True
+
+    def forget_saved(self, product_id: str, video: str) -> None:
+        store = self._saved_store()
+        if store is not None:
+            store.remove(product_id, video)
+            self._refresh_saved()
+            self._show_heart()
+
+    def export_saved(self, path: str) -> bool:
+        from engine.export import ExportError
+
+        store = self._saved_store()
+        if store is None:
+            return False
+        try:
+            written = store.export_csv(path)
+        except ExportError as exc:
+            self.show_status(str(exc))
+            return False
+        self.show_status(f"Wrote {len(store.items())} saved products to {written}")
+        return True
+
     def carousel_items(self) -> list:
         """Every product matched in this video, once, in the order they first appear."""
         from ui.carousel import CarouselItem
@@ -999,6 +1089,9 @@ class PlayerController(QObject):
         elif self.catalog is not None:
             self.catalog.close()
         self.catalog = None
+        if self.saved is not None:
+            self.saved.close()
+            self.saved = None
         if self.backend is not None:
             release = getattr(self.backend, "release", None)
             if release:

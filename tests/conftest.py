@@ -34,6 +34,7 @@ def _session_cache(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch, _session_cache):
     monkeypatch.setenv("VIDEO2SHOP_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("VIDEO2SHOP_DATA", str(tmp_path / "data"))  # saved products
     # imported catalogues and analyses go to a cache of this test session, not the user's
     if "VIDEO2SHOP_CACHE" not in os.environ:
         monkeypatch.setenv("VIDEO2SHOP_CACHE", str(_session_cache))

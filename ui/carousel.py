@@ -131,9 +131,9 @@ class ProductCarousel(QFrame):
 ROLE = Qt.ItemDataRole.UserRole
 
 
-def _elide(text: str, line: int = 20) -> str:
-    """Two short lines under the picture: the title cut to fit, then the price."""
+def _elide(text: str, line: int = 19) -> str:
+    """Two short lines under the picture: the title cut to one line, then the price."""
     title, _, price = text.partition("\n")
-    if len(title) > line * 2:
-        title = title[: line * 2 - 1].rstrip() + "…"
+    if len(title) > line:
+        title = title[: line - 1].rstrip() + "…"
     return f"{title}\n{price}" if price else title

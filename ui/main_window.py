@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from engine.types import Track
 from ui.carousel import ProductCarousel
 from ui.controls import ControlBar
+from ui.saved_panel import SavedPanel
 from ui.timeline import ProductTimeline
 from ui.track_panel import TrackPanel
 from ui.video_view import VideoView
@@ -101,6 +102,12 @@ class MainWindow(QMainWindow):
         self.track_dock.setWidget(self.track_list)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.track_dock)
         self.track_dock.hide()
+        self.saved = SavedPanel()
+        self.saved_dock = QDockWidget("Saved", self)
+        self.saved_dock.setObjectName("saved")
+        self.saved_dock.setWidget(self.saved)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.saved_dock)
+        self.saved_dock.hide()
         self._qa = False
         self._kiosk = False
         self._hide_timer = QTimer(self)
@@ -188,6 +195,11 @@ class MainWindow(QMainWindow):
         self.panel_action = QAction("Side &Panel", self, checkable=True, checked=True)
         self.panel_action.toggled.connect(self.panel.setVisible)
         view.addAction(self.panel_action)
+        self.saved_action = self.saved_dock.toggleViewAction()
+        self.saved_action.setText("&Saved Products")
+        self.saved_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        view.addAction(self.saved_action)
+        self.addAction(self.saved_action)
 
         qa = bar.addMenu("&QA")
         self.qa_action = QAction("&QA Mode", self, checkable=True)
@@ -369,7 +381,9 @@ class MainWindow(QMainWindow):
     def set_kiosk(self, on: bool) -> None:
         """Fullscreen, no chrome; the controls come back while the mouse moves."""
         self._kiosk = on
+        self.panel.card.set_can_save(not on)  # a booth keeps nothing of its visitors
         if on:
+            self.saved_dock.hide()
             self.menuBar().hide()
             self.statusBar().hide()
             self.timeline.hide()

@@ -9,7 +9,15 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.types import Match
 
@@ -31,6 +39,7 @@ def _plain(label: QLabel) -> QLabel:
 
 class ProductCard(QFrame):
     buy_requested = Signal(str)  # the product's URL
+    save_toggled = Signal(bool)  # the heart: keep this product (True) or forget it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,11 +61,20 @@ class ProductCard(QFrame):
                                " border-radius: 12px; padding: 4px 18px; font-weight: bold; }")
         self.buy.clicked.connect(lambda: self._match and self.buy_requested.emit(
             self._match.url))
+        self.heart = QToolButton()
+        self.heart.setCheckable(True)
+        self.heart.setAutoRaise(True)
+        self.heart.setAccessibleName("Save this product")
+        self.heart.setToolTip("Save this product with this moment (View ▸ Saved Products)")
+        self.heart.toggled.connect(self._on_heart)
+        self.heart.clicked.connect(lambda on: self.save_toggled.emit(on))
+        self._on_heart(False)
         text = QVBoxLayout()
         text.setSpacing(2)
         for w in (self.title, self.price, self.shop, self.stats):
             text.addWidget(w)
         row = QHBoxLayout()
+        row.addWidget(self.heart)
         row.addStretch(1)
         row.addWidget(self.buy)
         text.addLayout(row)
@@ -67,6 +85,23 @@ class ProductCard(QFrame):
         self._match: Match | None = None
         self._title = ""
         self.set_match(None)
+
+    def _on_heart(self, on: bool) -> None:
+        self.heart.setText("♥" if on else "♡")
+        self.heart.setStyleSheet("QToolButton { color: #ff5000; font-size: 20px; border: none; }"
+                                 if on else
+                                 "QToolButton { color: #999; font-size: 20px; border: none; }")
+
+    def set_saved(self, on: bool) -> None:
+        """Whether the product on the card is saved (no signal: the state, not a click)."""
+        self.heart.blockSignals(True)
+        self.heart.setChecked(on)
+        self.heart.blockSignals(False)
+        self._on_heart(on)
+
+    def set_can_save(self, on: bool) -> None:
+        """Kiosk mode saves nothing: no heart."""
+        self.heart.setVisible(on)
 
     def _fit_title(self) -> None:
         """At most three lines; a longer title ends in an ellipsis (the tooltip has it all)."""
