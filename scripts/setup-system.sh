@@ -22,6 +22,8 @@ PACKAGES=(
   opencv-doc
   # a self-signed certificate for the test that TLS verification stays on
   openssl
+  # Chinese glyphs: the zh_CN interface, Chinese titles and subtitles (not tofu boxes)
+  fonts-wqy-microhei
 )
 
 missing=()

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.i18n import tr
+
 CARD_W, THUMB_H = 132, 120
 
 
@@ -70,7 +72,7 @@ class ProductCarousel(QFrame):
         self.heading.setFont(font)
         close = QToolButton()
         close.setText("✕")
-        close.setAccessibleName("Close the products of this video")
+        close.setAccessibleName(tr("Close the products of this video"))
         close.setAutoRaise(True)
         close.setStyleSheet("color: white;")
         close.clicked.connect(self.dismiss)
@@ -84,7 +86,7 @@ class ProductCarousel(QFrame):
         self.list.setWordWrap(True)
         self.list.setFixedHeight(THUMB_H + 78)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.list.setAccessibleName("Products seen in this video")
+        self.list.setAccessibleName(tr("Products seen in this video"))
         self.list.itemClicked.connect(lambda it: self.product_clicked.emit(it.data(ROLE)[0]))
         self.list.itemActivated.connect(lambda it: self.product_clicked.emit(it.data(ROLE)[0]))
         self.list.itemDoubleClicked.connect(self._on_double)
@@ -105,11 +107,12 @@ class ProductCarousel(QFrame):
             text = f"{it.title}\n{it.price}" if it.price else it.title
             entry = QListWidgetItem(_pixmap(it.thumb), _elide(text))
             entry.setData(ROLE, (it.track_id, it.frame))
-            entry.setToolTip(f"{it.title} — double-click to see it worn")
+            entry.setToolTip(tr("{title} — double-click to see it worn").format(title=it.title))
             entry.setSizeHint(QSize(CARD_W - 6, THUMB_H + 52))
             self.list.addItem(entry)
         n = len(self.items)
-        self.heading.setText(f"Seen in this video: {n} product{'s' if n != 1 else ''}")
+        self.heading.setText(tr("Seen in this video: {n} products").format(n=n) if n != 1
+                             else tr("Seen in this video: 1 product"))
 
     def _on_double(self, item: QListWidgetItem) -> None:
         tid, frame = item.data(ROLE)

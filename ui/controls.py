@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.i18n import tr
 from ui.seek_slider import SeekSlider
 
 RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
@@ -49,43 +50,46 @@ class ControlBar(QWidget):
         self.seek = SeekSlider()  # also shows the frames the engine has analysed
         self.seek.setRange(0, 0)
         self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.seek.setToolTip("Seek (Left/Right: 5 s, Shift: 1 s)")
-        self.seek.setAccessibleName("Position")
+        self.seek.setToolTip(tr("Seek (Left/Right: 5 s, Shift: 1 s)"))
+        self.seek.setAccessibleName(tr("Position"))
         self.seek.valueChanged.connect(self._on_seek_value)
 
-        self.play = self._button(QStyle.StandardPixmap.SP_MediaPlay, "Play/Pause (Space)")
+        self.play = self._button(QStyle.StandardPixmap.SP_MediaPlay, tr("Play/Pause (Space)"))
         self.play.clicked.connect(self.play_pause_requested)
-        self.back = self._button(QStyle.StandardPixmap.SP_MediaSeekBackward, "Previous frame (,)")
+        self.back = self._button(QStyle.StandardPixmap.SP_MediaSeekBackward,
+                                 tr("Previous frame (,)"))
         self.back.clicked.connect(lambda: self.step_requested.emit(-1))
-        self.fwd = self._button(QStyle.StandardPixmap.SP_MediaSeekForward, "Next frame (. or E)")
+        self.fwd = self._button(QStyle.StandardPixmap.SP_MediaSeekForward,
+                                tr("Next frame (. or E)"))
         self.fwd.clicked.connect(lambda: self.step_requested.emit(1))
 
         self.time_label = QLabel("--:--")
         self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.time_label.setMinimumWidth(260)
-        self.time_label.setAccessibleName("Time and frame")
+        self.time_label.setAccessibleName(tr("Time and frame"))
 
         self.rate = QComboBox()
         self.rate.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.rate.setToolTip("Playback speed ([ slower, ] faster)")
-        self.rate.setAccessibleName("Playback speed")
+        self.rate.setToolTip(tr("Playback speed ([ slower, ] faster)"))
+        self.rate.setAccessibleName(tr("Playback speed"))
         for r in RATES:
             self.rate.addItem(f"{r:g}x", r)
         self.rate.setCurrentIndex(RATES.index(1.0))
         self.rate.currentIndexChanged.connect(self._on_rate_index)
 
-        self.mute = self._button(QStyle.StandardPixmap.SP_MediaVolume, "Mute (M)")
+        self.mute = self._button(QStyle.StandardPixmap.SP_MediaVolume, tr("Mute (M)"))
         self.mute.setCheckable(True)
         self.mute.toggled.connect(self._on_mute)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setFixedWidth(100)
         self.volume.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.volume.setToolTip("Volume")
-        self.volume.setAccessibleName("Volume")
+        self.volume.setToolTip(tr("Volume"))
+        self.volume.setAccessibleName(tr("Volume"))
         self.volume.valueChanged.connect(self._on_volume)
 
-        self.fullscreen = self._button(QStyle.StandardPixmap.SP_TitleBarMaxButton, "Fullscreen (F)")
+        self.fullscreen = self._button(QStyle.StandardPixmap.SP_TitleBarMaxButton,
+                                       tr("Fullscreen (F)"))
         self.fullscreen.clicked.connect(self.fullscreen_requested)
 
         row = QHBoxLayout()
@@ -105,7 +109,7 @@ class ControlBar(QWidget):
         b = QToolButton()
         b.setIcon(self.style().standardIcon(icon))
         b.setToolTip(tip)
-        b.setAccessibleName(tip.split(" (")[0])  # "Play/Pause (Space)" -> "Play/Pause"
+        b.setAccessibleName(tip.split(" (")[0])  # tr("Play/Pause (Space)") -> "Play/Pause"
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         b.setAutoRaise(True)
         return b

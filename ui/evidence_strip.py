@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from ui.i18n import tr
 from ui.timeline import BACKGROUND, rgb_to_qimage
 
 CAPTION_COLOR = QColor(200, 200, 210)
@@ -209,7 +210,8 @@ class EvidenceStrip(QWidget):
             p.drawText(line, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
             line.setWidth(max(0.0, line.width() - fm.horizontalAdvance(count) - 10))
         p.setPen(CAPTION_COLOR)
-        caption = fm.elidedText(CAPTION, Qt.TextElideMode.ElideRight, line.width())
+        caption = fm.elidedText(tr("Why: the deciding frames"), Qt.TextElideMode.ElideRight,
+                                line.width())
         p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
         baseline = self.THUMB_TOP + self.THUMB_HEIGHT + 4 + self.BAR_MAX
         for i, r in self._shown:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from engine.types import Track
 from ui.carousel import ProductCarousel
 from ui.controls import ControlBar
+from ui.i18n import tr
 from ui.saved_panel import SavedPanel
 from ui.timeline import ProductTimeline
 from ui.track_panel import TrackPanel
@@ -97,13 +98,13 @@ class MainWindow(QMainWindow):
         self.track_list = QListWidget()
         self.track_list.itemActivated.connect(self._on_track_item)
         self.track_list.itemClicked.connect(self._on_track_item)
-        self.track_dock = QDockWidget("Tracks", self)
+        self.track_dock = QDockWidget(tr("Tracks"), self)
         self.track_dock.setObjectName("tracks")
         self.track_dock.setWidget(self.track_list)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.track_dock)
         self.track_dock.hide()
         self.saved = SavedPanel()
-        self.saved_dock = QDockWidget("Saved", self)
+        self.saved_dock = QDockWidget(tr("Saved"), self)
         self.saved_dock.setObjectName("saved")
         self.saved_dock.setWidget(self.saved)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.saved_dock)
@@ -135,90 +136,94 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = bar.addMenu(tr("&File"))
         self.open_action = self._action(
-            "&Open Video…", QKeySequence.StandardKey.Open, self.show_open_dialog, file_menu
+            tr("&Open Video…"), QKeySequence.StandardKey.Open, self.show_open_dialog, file_menu
         )
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self._action("Load &Annotations…", None, self.show_annotations_dialog, file_menu)
-        self._action("Load &Subtitles…", None, self.show_subtitles_dialog, file_menu)
-        self._action("Search by &Photo…", "Ctrl+Shift+F", self.show_photo_dialog, file_menu)
-        self._action("Search &Pasted Picture", QKeySequence.StandardKey.Paste, self.paste_photo,
+        self.recent_menu = file_menu.addMenu(tr("Open &Recent"))
+        self._action(tr("Load &Annotations…"), None, self.show_annotations_dialog, file_menu)
+        self._action(tr("Load &Subtitles…"), None, self.show_subtitles_dialog, file_menu)
+        self._action(tr("Search by &Photo…"), "Ctrl+Shift+F", self.show_photo_dialog, file_menu)
+        self._action(tr("Search &Pasted Picture"), QKeySequence.StandardKey.Paste, self.paste_photo,
                      file_menu)
-        self.catalog_action = self._action("Open &Catalogue…", None, self.show_catalog_dialog,
+        self.catalog_action = self._action(tr("Open &Catalogue…"), None, self.show_catalog_dialog,
                                            file_menu)
         file_menu.addSeparator()
-        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+        self._action(tr("&Quit"), QKeySequence.StandardKey.Quit, self.close, file_menu)
 
-        play = bar.addMenu("&Playback")
-        self._action("Play/Pause", Qt.Key.Key_Space, self.play_pause_requested.emit, play)
+        play = bar.addMenu(tr("&Playback"))
+        self._action(tr("Play/Pause"), Qt.Key.Key_Space, self.play_pause_requested.emit, play)
         play.addSeparator()
         self._action(
-            "Forward 5 s", Qt.Key.Key_Right, lambda: self.seek_relative_requested.emit(5.0), play
+            tr("Forward 5 s"), Qt.Key.Key_Right, lambda: self.seek_relative_requested.emit(5.0),
+            play
         )
         self._action(
-            "Back 5 s", Qt.Key.Key_Left, lambda: self.seek_relative_requested.emit(-5.0), play
+            tr("Back 5 s"), Qt.Key.Key_Left, lambda: self.seek_relative_requested.emit(-5.0), play
         )
         self._action(
-            "Forward 1 s", "Shift+Right", lambda: self.seek_relative_requested.emit(1.0), play
+            tr("Forward 1 s"), "Shift+Right", lambda: self.seek_relative_requested.emit(1.0), play
         )
         self._action(
-            "Back 1 s", "Shift+Left", lambda: self.seek_relative_requested.emit(-1.0), play
+            tr("Back 1 s"), "Shift+Left", lambda: self.seek_relative_requested.emit(-1.0), play
         )
         play.addSeparator()
         self._action(
-            "Next Frame",
+            tr("Next Frame"),
             [Qt.Key.Key_Period, Qt.Key.Key_E],
             lambda: self.step_requested.emit(1),
             play,
         )
-        self._action("Previous Frame", Qt.Key.Key_Comma, lambda: self.step_requested.emit(-1), play)
+        self._action(tr("Previous Frame"), Qt.Key.Key_Comma,
+                     lambda: self.step_requested.emit(-1), play)
         play.addSeparator()
         self._action(
-            "Slower", Qt.Key.Key_BracketLeft, lambda: self.rate_step_requested.emit(-1), play
+            tr("Slower"), Qt.Key.Key_BracketLeft, lambda: self.rate_step_requested.emit(-1), play
         )
         self._action(
-            "Faster", Qt.Key.Key_BracketRight, lambda: self.rate_step_requested.emit(1), play
+            tr("Faster"), Qt.Key.Key_BracketRight, lambda: self.rate_step_requested.emit(1), play
         )
-        self._action("Mute", Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
+        self._action(tr("Mute"), Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
 
-        self.subtitles_menu = bar.addMenu("&Subtitles")
+        self.subtitles_menu = bar.addMenu(tr("&Subtitles"))
         self._subtitle_group = QActionGroup(self)
         self._subtitle_group.setExclusive(True)
         self.set_subtitle_tracks([], -1)
 
-        view = bar.addMenu("&View")
+        view = bar.addMenu(tr("&View"))
         self.fullscreen_action = self._action(
-            "&Fullscreen", Qt.Key.Key_F, self.toggle_fullscreen, view
+            tr("&Fullscreen"), Qt.Key.Key_F, self.toggle_fullscreen, view
         )
-        self._action("Leave Fullscreen", Qt.Key.Key_Escape, self.leave_fullscreen)
-        self.panel_action = QAction("Side &Panel", self, checkable=True, checked=True)
+        self._action(tr("Leave Fullscreen"), Qt.Key.Key_Escape, self.leave_fullscreen)
+        self.panel_action = QAction(tr("Side &Panel"), self, checkable=True, checked=True)
         self.panel_action.toggled.connect(self.panel.setVisible)
         view.addAction(self.panel_action)
         self.saved_action = self.saved_dock.toggleViewAction()
-        self.saved_action.setText("&Saved Products")
+        self.saved_action.setText(tr("&Saved Products"))
         self.saved_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         view.addAction(self.saved_action)
         self.addAction(self.saved_action)
 
-        qa = bar.addMenu("&QA")
-        self.qa_action = QAction("&QA Mode", self, checkable=True)
+        qa = bar.addMenu(tr("&QA"))
+        self.qa_action = QAction(tr("&QA Mode"), self, checkable=True)
         self.qa_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
         self.qa_action.toggled.connect(self.set_qa)
         qa.addAction(self.qa_action)
         self.addAction(self.qa_action)
         qa.addSeparator()
-        self._action("&Go to Frame…", "Ctrl+G", self.show_goto_dialog, qa)
-        self._action("Loop Start (&A)", "Ctrl+[", lambda: self.loop_point_requested.emit("a"), qa)
-        self._action("Loop End (&B)", "Ctrl+]", lambda: self.loop_point_requested.emit("b"), qa)
-        self._action("&Clear Loop", "Ctrl+\\", lambda: self.loop_point_requested.emit("clear"),
+        self._action(tr("&Go to Frame…"), "Ctrl+G", self.show_goto_dialog, qa)
+        self._action(tr("Loop Start (&A)"), "Ctrl+[",
+                     lambda: self.loop_point_requested.emit("a"), qa)
+        self._action(tr("Loop End (&B)"), "Ctrl+]",
+                     lambda: self.loop_point_requested.emit("b"), qa)
+        self._action(tr("&Clear Loop"), "Ctrl+\\", lambda: self.loop_point_requested.emit("clear"),
                      qa)
         qa.addSeparator()
-        self._action("Flag Wrong &Box…", "Ctrl+B", lambda: self.show_flag_dialog("box"), qa)
-        self._action("Flag Wrong &Match…", "Ctrl+M", lambda: self.show_flag_dialog("match"), qa)
+        self._action(tr("Flag Wrong &Box…"), "Ctrl+B", lambda: self.show_flag_dialog("box"), qa)
+        self._action(tr("Flag Wrong &Match…"), "Ctrl+M", lambda: self.show_flag_dialog("match"), qa)
         qa.addSeparator()
-        self._action("&Export Analysis…", "Ctrl+E", self.show_export_dialog, qa)
-        self._action("Export &Flags…", None, self.show_export_flags_dialog, qa)
+        self._action(tr("&Export Analysis…"), "Ctrl+E", self.show_export_dialog, qa)
+        self._action(tr("Export &Flags…"), None, self.show_export_flags_dialog, qa)
 
     def set_recent_files(self, paths: list[str]) -> None:
         self.recent_menu.clear()
@@ -229,11 +234,11 @@ class MainWindow(QMainWindow):
             act.setData(path)
             act.triggered.connect(lambda _=False, p=path: self.open_requested.emit(p))
         if not paths:
-            empty = self.recent_menu.addAction("(none)")
+            empty = self.recent_menu.addAction(tr("(none)"))
             empty.setEnabled(False)
         else:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Menu").triggered.connect(
+            self.recent_menu.addAction(tr("Clear Menu")).triggered.connect(
                 self.clear_recent_requested.emit
             )
 
@@ -248,7 +253,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         for act in self._subtitle_group.actions():
             self._subtitle_group.removeAction(act)
-        for i, (name, ok) in enumerate([("None", True), *tracks]):
+        for i, (name, ok) in enumerate([(tr("None"), True), *tracks]):
             act = QAction(name.replace("&", "&&"), self, checkable=True)
             act.setEnabled(ok)
             act.setChecked(i - 1 == current)
@@ -256,7 +261,7 @@ class MainWindow(QMainWindow):
             self._subtitle_group.addAction(act)
             menu.addAction(act)
         menu.addSeparator()
-        menu.addAction("Load Subtitles…").triggered.connect(self.show_subtitles_dialog)
+        menu.addAction(tr("Load Subtitles…")).triggered.connect(self.show_subtitles_dialog)
 
     def subtitle_menu_entries(self) -> list[tuple[str, bool, bool]]:
         """(text, enabled, checked) of the Subtitles menu's tracks, None first."""

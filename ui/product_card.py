@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,15 +20,23 @@ from PySide6.QtWidgets import (
 )
 
 from engine.types import Match
+from ui.i18n import tr
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
 def format_price(price: float | None, currency: str) -> str:
+    """The price with its sign ("¥753.26") or its code ("12.50 XYZ"), its digits grouped as
+    the interface's locale groups them (1,234.50; 1.234,50 in German)."""
     if price is None:
         return ""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:  # no locale chosen: the English way
+        number = f"{price:,.2f}"
+    else:
+        number = locale.toString(float(price), "f", 2)
     sign = CURRENCY_SIGNS.get(currency.upper())
-    return f"{sign}{price:,.2f}" if sign else f"{price:,.2f} {currency}"
+    return f"{sign}{number}" if sign else f"{number} {currency}"
 
 
 def _plain(label: QLabel) -> QLabel:
@@ -55,8 +63,8 @@ class ProductCard(QFrame):
         self.shop = _plain(QLabel())
         self.stats = _plain(QLabel())
         self.stats.setStyleSheet("color: #777;")
-        self.buy = QPushButton("Buy")
-        self.buy.setAccessibleName("Buy: open the product's page in the browser")
+        self.buy = QPushButton(tr("Buy"))
+        self.buy.setAccessibleName(tr("Buy: open the product's page in the browser"))
         self.buy.setStyleSheet("QPushButton { background: #ff5000; color: white; border: none;"
                                " border-radius: 12px; padding: 4px 18px; font-weight: bold; }")
         self.buy.clicked.connect(lambda: self._match and self.buy_requested.emit(
@@ -64,8 +72,8 @@ class ProductCard(QFrame):
         self.heart = QToolButton()
         self.heart.setCheckable(True)
         self.heart.setAutoRaise(True)
-        self.heart.setAccessibleName("Save this product")
-        self.heart.setToolTip("Save this product with this moment (View ▸ Saved Products)")
+        self.heart.setAccessibleName(tr("Save this product"))
+        self.heart.setToolTip(tr("Save this product with this moment (View ▸ Saved Products)"))
         self.heart.toggled.connect(self._on_heart)
         self.heart.clicked.connect(lambda on: self.save_toggled.emit(on))
         self._on_heart(False)
@@ -126,15 +134,15 @@ class ProductCard(QFrame):
         self._fit_title()
         self.price.setText(format_price(match.price, match.currency))
         self.shop.setText(match.shop)
-        stats = [f"match {match.score:.2f}"]
+        stats = [tr("match {score}").format(score=f"{match.score:.2f}")]
         if match.sales is not None:
-            stats.append(f"{match.sales:,} sold")
+            stats.append(tr("{n} sold").format(n=f"{match.sales:,}"))
         if match.rating is not None:
             stats.append(f"{match.rating:.1f} ★")
         self.stats.setText("  ·  ".join(stats))
         pix = QPixmap(match.image) if match.image else QPixmap()
         if pix.isNull():
-            self.image.setText("no image")
+            self.image.setText(tr("no image"))
         else:
             self.image.setPixmap(pix.scaled(self.image.size(),
                                             Qt.AspectRatioMode.KeepAspectRatio,

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.i18n import tr
+
 ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -39,14 +41,14 @@ class SavedPanel(QWidget):
         self.list.setWordWrap(True)
         self.list.itemClicked.connect(self._go)
         self.list.itemActivated.connect(self._go)
-        self.empty = QLabel("Nothing saved yet: the ♡ on a product's card keeps it here, with "
-                            "the moment it came from.")
+        self.empty = QLabel(tr("Nothing saved yet: the ♡ on a product's card keeps it here, "
+                               "with the moment it came from."))
         self.empty.setWordWrap(True)
         self.empty.setTextFormat(Qt.TextFormat.PlainText)
-        self.remove = QPushButton("Remove")
+        self.remove = QPushButton(tr("Remove"))
         self.remove.setAccessibleName("Remove the selected saved product")
         self.remove.clicked.connect(self._remove)
-        self.export = QPushButton("Export CSV…")
+        self.export = QPushButton(tr("Export CSV…"))
         self.export.setAccessibleName("Export the saved products as CSV")
         self.export.clicked.connect(self.show_export_dialog)
         buttons = QHBoxLayout()
@@ -65,7 +67,8 @@ class SavedPanel(QWidget):
         self.list.clear()
         for s in items:
             price = f"{s.price:,.2f} {s.currency}" if s.price is not None else ""
-            text = f"{s.title}\n{price}  ·  {Path(s.video).name} at {_moment(s.seconds)}"
+            text = f"{s.title}\n{price}  ·  " + tr("{video} at {moment}").format(
+                video=Path(s.video).name, moment=_moment(s.seconds))
             it = QListWidgetItem(text)
             it.setData(ROLE, (s.video, s.frame, s.track_id, s.product_id))
             it.setToolTip(f"{s.product_id} — click to go back to that moment")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBo
 
 from engine.types import Match, Track
 from ui.evidence_strip import EvidenceStrip
+from ui.i18n import tr
 from ui.product_card import ProductCard
 
 
@@ -42,7 +43,7 @@ class TrackPanel(QFrame):
         layout.addWidget(self.details)
         layout.addWidget(self.card)
         layout.addWidget(self.evidence)
-        self.matches_label = QLabel("Matches")
+        self.matches_label = QLabel(tr("Matches"))
         layout.addWidget(self.matches_label)
         layout.addWidget(self.matches, 1)
         layout.addStretch(0)
@@ -55,16 +56,17 @@ class TrackPanel(QFrame):
         self.evidence.clear()
         self._show_list(track is not None)
         if track is None:
-            self.title.setText("No garment selected")
-            self.details.setText("Click a box on the video to see the garment here.")
+            self.title.setText(tr("No garment selected"))
+            self.details.setText(tr("Click a box on the video to see the garment here."))
             return
         self.title.setText(f"{track.category or 'garment'}  #{track.track_id}")
         lines = [
-            f"Frames {track.first_frame}–{track.last_frame} "
-            f"({len(track.boxes)} boxes, {len(track.boxes) / fps:.1f} s)",
+            tr("Frames {a}–{b} ({n} boxes, {s} s)").format(
+                a=track.first_frame, b=track.last_frame, n=len(track.boxes),
+                s=f"{len(track.boxes) / fps:.1f}"),
         ]
         if track.product_id:
-            lines.append(f"Product: {track.product_id}")
+            lines.append(tr("Product: {id}").format(id=track.product_id))
         self.details.setText("\n".join(lines))
         if track.matches:
             self.set_matches(track.matches)

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.types import Detections
+from ui.i18n import tr
 
 DESCRIPTION = ("On a paused frame, Tab moves from garment to garment and Enter opens its "
                "product; a click does the same")
@@ -80,7 +81,7 @@ class VideoView(QWidget):
         self._selected = -1
         self._message = ""
         self._message_is_error = False
-        self._placeholder = "Open a video with Ctrl+O, or drop a file here"
+        self._placeholder = tr("Open a video with Ctrl+O, or drop a file here")
         self._reference = Detections.empty()  # ground truth, drawn dashed beside the results
         self._qa = False
         self._regions = False  # dragging draws a search box (while paused)
