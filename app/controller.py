@@ -105,6 +105,8 @@ class PlayerController(QObject):
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
         self.saved = None  # engine.saved.SavedStore, opened on first use
+        self.audio_streams: list = []  # engine.video.AudioStream of the open file
+        self.audio_current = -1
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
@@ -153,6 +155,7 @@ class PlayerController(QObject):
         w.photo_pasted.connect(lambda image: self.search_picture(
             qimage_to_rgb(image), "A pasted picture"))
         w.subtitle_track_chosen.connect(self.subtitles.select)
+        w.audio_track_chosen.connect(self.set_audio_track)
         self.subtitles.tracks_changed.connect(w.set_subtitle_tracks)
         self.subtitles.message.connect(self.show_status)
         self.subtitles.changed.connect(self._show_subtitle)
@@ -298,6 +301,7 @@ class PlayerController(QObject):
         if self.engine is not None:
             self.engine.open_video(self._video_generation, path, reader.frame_count)
         self.subtitles.open_video(path)
+        self._open_audio(path)
         if not self.show_frame(0):
             return False
         self.window.set_recent_files(self.settings.add_recent(path))
@@ -420,6 +424,39 @@ class PlayerController(QObject):
         self.window.video.set_playing(self.playing)
         self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
+
+    def _open_audio(self, path: str) -> None:
+        """The Audio menu for a new file: its tracks, the one chosen last time for it, else
+        the one it flags as default, else the first."""
+        from engine.video import audio_streams
+
+        self.audio_streams = audio_streams(path)
+        remembered = self.settings.audio_track(path)
+        default = next((s.position for s in self.audio_streams if s.default), 0)
+        current = remembered if remembered is not None and \
+            0 <= remembered < len(self.audio_streams) else default
+        self.audio_current = current if self.audio_streams else -1
+        if self.backend is not None and self.audio_current >= 0:
+            self.backend.set_audio_track(self.audio_current)
+        self._publish_audio()
+
+    def _publish_audio(self) -> None:
+        playable = (self.backend is None and self._use_vlc) or bool(
+            self.backend is not None and self.backend.has_audio_tracks)
+        self.window.set_audio_tracks([s.name() for s in self.audio_streams],
+                                     self.audio_current, playable)
+
+    def set_audio_track(self, position: int) -> bool:
+        """Audio ▸ a track: played from now on, and remembered for this file."""
+        if self.info is None or not 0 <= position < len(self.audio_streams):
+            return False
+        self.audio_current = position
+        self.settings.set_audio_track(self.info.path, position)
+        if self.backend is not None:
+            self.backend.set_audio_track(position)
+        self._publish_audio()
+        self.show_status(f"Audio: {self.audio_streams[position].name()}")
+        return True
 
     def _show_subtitle(self) -> None:
         fps = self.info.fps if self.info else 0.0
@@ -731,7 +768,10 @@ class PlayerController(QObject):
             self.backend.set_rate(self.rate)
             self.backend.set_volume(self.volume)
             self.backend.set_muted(self.muted)
+            if self.audio_current >= 0:
+                self.backend.set_audio_track(self.audio_current)
             self._backend_path = self.info.path
+            self._publish_audio()  # the backend is known now: can it switch tracks?
         return True
 
     def play(self) -> None:

@@ -96,10 +96,19 @@ class Backend(QObject):
     def set_volume(self, volume: int) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def close(self) -> None: ...
+    has_audio_tracks = False
+
+    def set_audio_track(self, position: int) -> None:
+        """The ``position``-th audio track of the file (ffprobe's order)."""
+
+    def audio_track(self) -> int:
+        """The audio track playing now (its position), -1 when none or unknown."""
+        return -1
 
 
 class VlcBackend(Backend):
     name = "vlc"
+    has_audio_tracks = True
 
     def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -119,6 +128,7 @@ class VlcBackend(Backend):
         self._buf_lock = threading.Lock()
         self._started = False
         self._volume = 80
+        self._audio_track = -1
         self._muted = False
         # ctypes callbacks must stay referenced as long as VLC may call them
         self._lock_cb = vlc.CallbackDecorators.VideoLockCb(self._on_lock)
@@ -156,6 +166,26 @@ class VlcBackend(Backend):
         self._buf = (ctypes.c_ubyte * (width * height * 4))()
         self._player.video_set_format("RV32", width, height, width * 4)
         self._started = False
+        self._audio_track = -1
+
+    def _audio_ids(self) -> list[int]:
+        """VLC's ids of the file's audio tracks, in the file's order (without "Disable")."""
+        try:
+            return [int(i) for i, _name in (self._player.audio_get_track_description() or [])
+                    if int(i) >= 0]
+        except Exception:  # python-vlc raises odd things before the input has started
+            return []
+
+    def set_audio_track(self, position: int) -> None:
+        self._audio_track = int(position)
+        ids = self._audio_ids() if self._started else []
+        if 0 <= position < len(ids):
+            self._player.audio_set_track(ids[position])
+
+    def audio_track(self) -> int:
+        ids = self._audio_ids()
+        current = self._player.audio_get_track() if self._started else -1
+        return ids.index(current) if current in ids else -1
 
     def play(self, from_index: int) -> None:
         ms = round(from_index / self._fps * 1000)
@@ -168,6 +198,8 @@ class VlcBackend(Backend):
             self._player.stop()
             media = self._instance.media_new_path(self._path)
             media.add_option(f":start-time={ms / 1000:.3f}")
+            if self._audio_track >= 0:  # chosen before VLC knew the tracks: from the start
+                media.add_option(f":audio-track={self._audio_track}")
             self._player.set_media(media)
             if self._media is not None:  # a loop starts over with a new media: free the old
                 self._media.release()

@@ -59,6 +59,23 @@ class Settings:
         self._qs.setValue("files/recent", recent[:MAX_RECENT])
         return recent[:MAX_RECENT]
 
+    @staticmethod
+    def _file_key(path: str) -> str:
+        import hashlib
+
+        return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+    def audio_track(self, path: str) -> int | None:
+        """The audio track chosen for this file last time (its position), None if never."""
+        value = self._qs.value(f"audio_tracks/{self._file_key(path)}")
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def set_audio_track(self, path: str, position: int) -> None:
+        self._qs.setValue(f"audio_tracks/{self._file_key(path)}", int(position))
+
     def clear_recent(self) -> None:
         self._qs.setValue("files/recent", [])
 

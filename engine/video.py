@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -243,3 +244,46 @@ def fingerprint(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
             f.seek(max(chunk, size - chunk))
             h.update(f.read(chunk))
     return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """One of a file's audio tracks (ffprobe), in the file's order."""
+
+    position: int  # among the audio streams: VLC's and ffmpeg's 0:a:N
+    codec: str
+    language: str
+    title: str
+    channels: int
+    default: bool
+
+    def name(self) -> str:
+        parts = [self.title or self.language or f"Track {self.position + 1}"]
+        if self.title and self.language:
+            parts.append(f"({self.language})")
+        if self.channels:
+            parts.append({1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(
+                self.channels, f"{self.channels} ch"))
+        return " ".join(parts)
+
+
+def audio_streams(path: str | os.PathLike[str]) -> list[AudioStream]:
+    """The file's audio tracks; [] without ffprobe, without sound or for an unreadable file."""
+    import json as _json
+
+    try:
+        out = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
+             "stream=codec_name,channels:stream_tags=language,title:stream_disposition=default",
+             "-of", "json", str(path)], capture_output=True, text=True, timeout=30)
+        streams = _json.loads(out.stdout or "{}").get("streams", [])
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return []
+    result = []
+    for i, s in enumerate(streams):
+        tags = s.get("tags") or {}
+        result.append(AudioStream(i, str(s.get("codec_name", "")),
+                                  str(tags.get("language", "")), str(tags.get("title", "")),
+                                  int(s.get("channels") or 0),
+                                  bool((s.get("disposition") or {}).get("default"))))
+    return result

@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     open_requested = Signal(str)  # a video path
     annotations_requested = Signal(str)
     subtitles_requested = Signal(str)  # a subtitle file to load and show
+    audio_track_chosen = Signal(int)  # the file's audio track (its position)
     photo_search_requested = Signal(str)  # a photo file to search the catalogue with
     photo_pasted = Signal(QImage)  # a picture from the clipboard, to search with
     subtitle_track_chosen = Signal(int)  # an index into the tracks of set_subtitle_tracks; -1 none
@@ -185,6 +186,10 @@ class MainWindow(QMainWindow):
         )
         self._action(tr("Mute"), Qt.Key.Key_M, self.mute_toggle_requested.emit, play)
 
+        self.audio_menu = bar.addMenu(tr("&Audio"))
+        self._audio_group = QActionGroup(self)
+        self._audio_group.setExclusive(True)
+        self.set_audio_tracks([], -1, True)
         self.subtitles_menu = bar.addMenu(tr("&Subtitles"))
         self._subtitle_group = QActionGroup(self)
         self._subtitle_group.setExclusive(True)
@@ -262,6 +267,31 @@ class MainWindow(QMainWindow):
             menu.addAction(act)
         menu.addSeparator()
         menu.addAction(tr("Load Subtitles…")).triggered.connect(self.show_subtitles_dialog)
+
+    def set_audio_tracks(self, names: list[str], current: int, playable: bool) -> None:
+        """The Audio menu: the file's audio tracks, ``current`` checked; greyed when the
+        backend cannot switch them (OpenCV plays no sound)."""
+        menu = self.audio_menu
+        menu.clear()
+        for act in self._audio_group.actions():
+            self._audio_group.removeAction(act)
+        if not names:
+            menu.addAction(tr("(no audio tracks)")).setEnabled(False)
+            return
+        for i, name in enumerate(names):
+            act = QAction(name.replace("&", "&&"), self, checkable=True)
+            act.setChecked(i == current)
+            act.setEnabled(playable)
+            act.triggered.connect(lambda _=False, n=i: self.audio_track_chosen.emit(n))
+            self._audio_group.addAction(act)
+            menu.addAction(act)
+        if not playable:
+            menu.addSeparator()
+            menu.addAction(tr("Sound needs VLC (the player runs without it)")).setEnabled(False)
+
+    def audio_menu_entries(self) -> list[tuple[str, bool, bool]]:
+        return [(a.text().replace("&&", "&"), a.isEnabled(), a.isChecked())
+                for a in self._audio_group.actions()]
 
     def subtitle_menu_entries(self) -> list[tuple[str, bool, bool]]:
         """(text, enabled, checked) of the Subtitles menu's tracks, None first."""

@@ -160,6 +160,10 @@
       <translation>静音</translation>
     </message>
     <message>
+      <source>&amp;Audio</source>
+      <translation>音频(&amp;A)</translation>
+    </message>
+    <message>
       <source>&amp;Subtitles</source>
       <translation>字幕(&amp;S)</translation>
     </message>
@@ -234,6 +238,14 @@
     <message>
       <source>Load Subtitles…</source>
       <translation>载入字幕…</translation>
+    </message>
+    <message>
+      <source>(no audio tracks)</source>
+      <translation>（没有音轨）</translation>
+    </message>
+    <message>
+      <source>Sound needs VLC (the player runs without it)</source>
+      <translation>声音需要 VLC（播放器目前未使用它）</translation>
     </message>
     <message>
       <source>Clear Menu</source>

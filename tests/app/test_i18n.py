@@ -41,7 +41,7 @@ def test_the_window_in_chinese(chinese, qtbot):
     w = MainWindow()
     qtbot.addWidget(w)
     menus = [a.text() for a in w.menuBar().actions()]
-    assert menus == ["文件(&F)", "播放(&P)", "字幕(&S)", "视图(&V)", "质检(&Q)"]
+    assert menus == ["文件(&F)", "播放(&P)", "音频(&A)", "字幕(&S)", "视图(&V)", "质检(&Q)"]
     assert w.panel.card.buy.text() == "购买"
     assert w.panel.title.text() == "未选中服装"
     assert format_price(1234.5, "CNY") == "¥1,234.50"

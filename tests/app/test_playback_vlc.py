@@ -108,3 +108,47 @@ def test_vlc_reaching_the_end_pauses_on_the_last_frame(qtbot, make_player, marke
     c.play()
     qtbot.waitUntil(lambda: not c.playing, timeout=8000)
     assert c.index == 99
+
+
+@pytest.fixture(scope="module")
+def two_languages(tmp_path_factory):
+    """A clip with two audio tracks (eng 440 Hz, fra 880 Hz; the second flagged default)."""
+    from tests.conftest import ffmpeg
+
+    out = tmp_path_factory.mktemp("audio") / "two languages.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=6",
+           "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+           "-f", "lavfi", "-i", "sine=frequency=880:duration=6",
+           "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
+           "-disposition:a:0", "0", "-disposition:a:1", "default", str(out))
+    return out
+
+
+def test_the_audio_menu_switches_tracks_and_remembers_them_per_file(qtbot, make_player,
+                                                                    two_languages, tmp_path):
+    settings = tmp_path / "player.ini"
+    window, c = make_player(use_vlc=True, settings_path=settings)
+    c.open_video(str(two_languages))
+    entries = window.audio_menu_entries()
+    # the track the file flags as default is the one chosen
+    assert [(e[0], e[2]) for e in entries] == [("eng mono", False), ("fra mono", True)]
+    c.play()
+    qtbot.waitUntil(lambda: c.backend.audio_track() == 1, timeout=15_000)
+    window.audio_track_chosen.emit(0)  # Audio ▸ eng, while playing
+    qtbot.waitUntil(lambda: c.backend.audio_track() == 0, timeout=15_000)
+    c.pause()
+    c.shutdown()
+    window2, c2 = make_player(use_vlc=True, settings_path=settings)  # a restart
+    c2.open_video(str(two_languages))
+    assert window2.audio_menu_entries()[0][2]  # remembered for this file
+    c2.play()
+    qtbot.waitUntil(lambda: c2.backend.audio_track() == 0, timeout=15_000)
+    c2.pause()
+
+
+def test_without_vlc_the_audio_menu_says_why(make_player, two_languages):
+    window, c = make_player(use_vlc=False)
+    c.open_video(str(two_languages))
+    c._ensure_backend()
+    assert [e[1] for e in window.audio_menu_entries()] == [False, False]
