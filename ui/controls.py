@@ -164,7 +164,7 @@ class ControlBar(QWidget):
         if self._frame_count:
             self.time_label.setText(
                 f"{format_time(index / self._fps)} / {format_time(self._frame_count / self._fps)}"
-                f"   frame {index} / {self._frame_count - 1}"
+                + "   " + tr("frame {i} / {n}").format(i=index, n=self._frame_count - 1)
             )
 
     def set_playing(self, playing: bool) -> None:

@@ -134,7 +134,8 @@ class EvidenceStrip(QWidget):
         i = self._index_at(x, y)
         if i < 0:
             return ""
-        return f"frame {self._frames[i]} — weight {self._shares[i] * 100:.0f}%"
+        return tr("frame {f} — weight {w}%").format(f=self._frames[i],
+                                                    w=f"{self._shares[i] * 100:.0f}")
 
     def sizeHint(self) -> QSize:
         width = sum(self._widths) + self.GAP * max(0, len(self._widths) - 1) + 2 * self.MARGIN
@@ -205,7 +206,7 @@ class EvidenceStrip(QWidget):
         fm = QFontMetricsF(font)
         if len(self._shown) < len(self._frames):
             # the count stays whole at the right; the caption gives way to it
-            count = f"top {len(self._shown)} of {len(self._frames)}"
+            count = tr("top {k} of {n}").format(k=len(self._shown), n=len(self._frames))
             p.setPen(QColor(130, 130, 142))
             p.drawText(line, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
             line.setWidth(max(0.0, line.width() - fm.horizontalAdvance(count) - 10))

@@ -111,7 +111,8 @@ class TrackPanel(QFrame):
         for i, m in enumerate(matches, 1):
             price = f"{m.price:.2f} {m.currency}" if m.price is not None else ""
             title = m.title or m.product_id
-            item = QListWidgetItem(f"{i}. {title}\n    {price}    score {m.score:.2f}")
+            item = QListWidgetItem(f"{i}. {title}\n    {price}    "
+                                   + tr("score {s}").format(s=f"{m.score:.2f}"))
             # tooltips guess rich text: escape what came from files and say it is markup
             item.setToolTip(f"<p>{html.escape(f'{m.product_id}  {m.shop}'.strip())}</p>")
             self.matches.addItem(item)

@@ -68,8 +68,20 @@
       <translation>全屏（F）</translation>
     </message>
     <message>
+      <source>frame {i} / {n}</source>
+      <translation>第 {i} 帧 / 共 {n}</translation>
+    </message>
+    <message>
       <source>Why: the deciding frames</source>
       <translation>依据：起决定作用的画面</translation>
+    </message>
+    <message>
+      <source>frame {f} — weight {w}%</source>
+      <translation>第 {f} 帧 — 权重 {w}%</translation>
+    </message>
+    <message>
+      <source>top {k} of {n}</source>
+      <translation>前 {k} / 共 {n}</translation>
     </message>
     <message>
       <source>Tracks</source>
@@ -314,6 +326,10 @@
     <message>
       <source>Product: {id}</source>
       <translation>商品：{id}</translation>
+    </message>
+    <message>
+      <source>score {s}</source>
+      <translation>得分 {s}</translation>
     </message>
     <message>
       <source>Open a video with Ctrl+O, or drop a file here</source>
