@@ -10,22 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-
-def _wait(app, done, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > end:
-            return False
-        app.processEvents()
-        time.sleep(0.02)
-    return True
+from app.cli import _wait_for as _wait  # noqa: E402 (after the path and the platform)
 
 
 def _player(lang: str | None = None):
