@@ -1001,7 +1001,8 @@ class PlayerController(QObject):
         tracks = snap.tracks if snap is not None else (
             list(self.annotations.tracks.values()) if self.annotations else [])
         seen, items = set(), []
-        for t in sorted((t for t in tracks if t.matches), key=lambda t: t.first_frame):
+        for t in sorted((t for t in tracks if t.matches and len(t.boxes)),
+                        key=lambda t: t.first_frame):
             m = t.matches[0]
             if m.product_id in seen:
                 continue
