@@ -99,7 +99,11 @@ def parse_annotations(raw: Any, source: str = "annotations") -> Annotations:
         seen.add(tid)
         boxes = _parse_boxes(t.get("boxes"), f"{where} (track {tid})")
         matches = []
-        for j, m in enumerate(t.get("matches") or []):
+        matches_raw = t.get("matches")
+        if matches_raw is not None and not isinstance(matches_raw, list):
+            raise AnnotationsError(f"{where}: 'matches' must be a list, got "
+                                   f"{type(matches_raw).__name__}")
+        for j, m in enumerate(matches_raw or []):
             if not isinstance(m, dict) or not isinstance(m.get("product_id"), str):
                 raise AnnotationsError(f"{where}: matches[{j}] needs a string 'product_id'")
             score = m.get("score", 0.0)

@@ -66,6 +66,8 @@ def test_index_returns_the_boxes_of_exactly_one_frame():
             {"tracks": [{"track_id": 1, "boxes": [], "matches": [{"score": 1}]}]},
             "needs a string 'product_id'",
         ),
+        # found by the 20,000-example hypothesis run: a TypeError, not a message, before
+        ({"tracks": [{"track_id": 1, "boxes": [], "matches": 1.0}]}, "'matches' must be a list"),
     ],
 )
 def test_bad_annotations_name_the_problem(raw, message):
