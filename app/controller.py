@@ -922,8 +922,13 @@ class PlayerController(QObject):
         return self.saved
 
     def _refresh_saved(self) -> None:
+        from engine.saved import SavedError
+
         store = self._saved_store()
-        self.window.saved.set_items(store.items() if store is not None else [])
+        try:
+            self.window.saved.set_items(store.items() if store is not None else [])
+        except SavedError as exc:
+            self.show_status(str(exc))
 
     def _show_heart(self) -> None:
         match = self.window.panel.card.match
@@ -972,9 +977,14 @@ class PlayerController(QObject):
         return True
 
     def forget_saved(self, product_id: str, video: str) -> None:
+        from engine.saved import SavedError
+
         store = self._saved_store()
         if store is not None:
-            store.remove(product_id, video)
+            try:
+                store.remove(product_id, video)
+            except SavedError as exc:
+                self.show_status(str(exc))
             self._refresh_saved()
             self._show_heart()
 
@@ -989,7 +999,7 @@ class PlayerController(QObject):
         except ExportError as exc:
             self.show_status(str(exc))
             return False
-        self.show_status(f"Wrote {len(store.items())} saved products to {written}")
+        self.show_status(f"Wrote the saved products to {written}")
         return True
 
     def carousel_items(self) -> list:

@@ -110,7 +110,7 @@ def clear_stale_lock(settings_file: str, *, settle_s: float = 1.0) -> bool:
             break
         if first or age >= settle_s:
             break  # not a lock QLockFile wrote, or empty for good
-        time.sleep(settle_s - age)  # perhaps its owner is writing it now: look again
+        time.sleep(min(settle_s, max(0.0, settle_s - age)))  # its owner may be writing it
     try:
         lock.unlink()
     except OSError:

@@ -34,6 +34,7 @@ class Entry:
     drawable: bool
     track: SubtitleTrack | None = None  # None: an embedded stream not read yet
     stream: Stream | None = None
+    reading: bool = False  # ffmpeg is reading it now
 
 
 class SubtitleController(QObject):
@@ -114,9 +115,9 @@ class SubtitleController(QObject):
         else:
             self._publish()
 
-    def _read(self, gen: int, index: int, stream: Stream) -> None:
+    def _read(self, gen: int, index: int, video: str, stream: Stream) -> None:
         try:
-            result: object = extract(self.video, stream)
+            result: object = extract(video, stream)
         except SubtitleError as exc:
             result = str(exc)
         except Exception as exc:  # as above
@@ -127,6 +128,7 @@ class SubtitleController(QObject):
         self._busy -= 1
         if gen != self._generation or index >= len(self.entries):
             return
+        self.entries[index].reading = False
         if isinstance(result, SubtitleTrack):
             self.entries[index].track = result
             if not result.cues:
@@ -151,9 +153,11 @@ class SubtitleController(QObject):
             self.message.emit(f"{entry.name}: cannot be shown")
             return
         self.current = index
-        if entry.track is None and entry.stream is not None:
+        if entry.track is None and entry.stream is not None and not entry.reading:
+            entry.reading = True
             self._busy += 1
-            threading.Thread(target=self._read, args=(self._generation, index, entry.stream),
+            threading.Thread(target=self._read,
+                             args=(self._generation, index, self.video, entry.stream),
                              daemon=True, name="subtitle extract").start()
         self._publish()
 

@@ -93,13 +93,20 @@ class SavedStore:
         sql, args = "SELECT 1 FROM saved WHERE product_id = ?", [product_id]
         if video is not None:
             sql, args = sql + " AND video = ?", [product_id, str(video)]
-        return self.db.execute(sql, args).fetchone() is not None
+        try:
+            return self.db.execute(sql, args).fetchone() is not None
+        except sqlite3.Error:
+            return False  # a list that cannot be read shows nothing saved, never a traceback
 
     def items(self) -> list[SavedProduct]:
         """Newest first."""
-        rows = self.db.execute(
-            "SELECT product_id, video, frame, seconds, track_id, title, price, currency, shop, "
-            "url, image, saved_at FROM saved ORDER BY saved_at DESC, rowid DESC").fetchall()
+        try:
+            rows = self.db.execute(
+                "SELECT product_id, video, frame, seconds, track_id, title, price, currency, "
+                "shop, url, image, saved_at FROM saved ORDER BY saved_at DESC, rowid DESC"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise SavedError(f"the saved products cannot be read: {exc}") from None
         return [SavedProduct(*r) for r in rows]
 
     def to_csv(self) -> str:

@@ -23,7 +23,7 @@ SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
 TEXT_CODECS = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_CUE_CHARS = 400
-ENCODINGS = ("utf-8-sig", "utf-16", "gb18030", "cp1252")  # Chinese dramas are often GB18030
+ENCODINGS = ("utf-8-sig", "gb18030", "cp1252")  # Chinese dramas are often GB18030
 TOOL_TIMEOUT_S = 120
 
 
@@ -101,8 +101,14 @@ def load_file(path: str | os.PathLike[str]) -> SubtitleTrack:
     if size > MAX_FILE_BYTES:
         raise SubtitleError(f"subtitles {p.name}: {size / 1e6:.0f} MB is not a subtitle file "
                             f"(at most {MAX_FILE_BYTES / 1e6:.0f} MB)")
-    data = p.read_bytes()
-    for enc in ENCODINGS:
+    try:
+        data = p.read_bytes()
+    except OSError as exc:  # a folder of that name, no permission, an I/O error
+        raise SubtitleError(f"subtitles {p.name} cannot be read ({exc.strerror or exc})") \
+            from None
+    # UTF-16 only with its byte-order mark: without one, it "decodes" any even-length file
+    encodings = ("utf-16",) if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ENCODINGS
+    for enc in encodings:
         try:
             text = data.decode(enc)
             break
@@ -138,6 +144,8 @@ def sidecars(video: str | os.PathLike[str]) -> list[Path]:
         if suffix not in SUFFIXES:
             continue
         stem = n[: -len(suffix)]
+        if not (v.parent / n).is_file():
+            continue
         if stem == v.stem:
             exact.append(v.parent / n)
         elif stem.startswith(v.stem + "."):

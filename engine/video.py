@@ -275,7 +275,7 @@ def audio_streams(path: str | os.PathLike[str]) -> list[AudioStream]:
         out = subprocess.run(
             ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
              "stream=codec_name,channels:stream_tags=language,title:stream_disposition=default",
-             "-of", "json", str(path)], capture_output=True, text=True, timeout=30)
+             "-of", "json", str(path)], capture_output=True, text=True, timeout=5)
         streams = _json.loads(out.stdout or "{}").get("streams", [])
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return []

@@ -473,6 +473,12 @@ def _start(op: str, d: Path, trial: int) -> subprocess.Popen:
 
 
 def _wait_ready(proc: subprocess.Popen, timeout: float = 120) -> float:
+    import select
+
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        proc.kill()
+        raise RuntimeError(f"the child said nothing in {timeout:.0f} s")
     line = proc.stdout.readline()
     if line.strip() != "ready":
         proc.kill()

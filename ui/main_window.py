@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
         for act in self._subtitle_group.actions():
             self._subtitle_group.removeAction(act)
         for i, (name, ok) in enumerate([(tr("None"), True), *tracks]):
-            act = QAction(name.replace("&", "&&"), self, checkable=True)
+            act = QAction(name.replace("&", "&&"), menu, checkable=True)  # clear() frees it
             act.setEnabled(ok)
             act.setChecked(i - 1 == current)
             act.triggered.connect(lambda _=False, n=i - 1: self.subtitle_track_chosen.emit(n))
@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
             menu.addAction(tr("(no audio tracks)")).setEnabled(False)
             return
         for i, name in enumerate(names):
-            act = QAction(name.replace("&", "&&"), self, checkable=True)
+            act = QAction(name.replace("&", "&&"), menu, checkable=True)  # clear() frees it
             act.setChecked(i == current)
             act.setEnabled(playable)
             act.triggered.connect(lambda _=False, n=i: self.audio_track_chosen.emit(n))

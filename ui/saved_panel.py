@@ -79,6 +79,12 @@ class SavedPanel(QWidget):
         self.export.setEnabled(bool(items))
 
     def _go(self, item: QListWidgetItem) -> None:
+        import time
+
+        now = time.monotonic()  # a click and an activation of the same item: one move
+        if getattr(self, "_last", (None, 0.0))[0] is item and now - self._last[1] < 0.5:
+            return
+        self._last = (item, now)
         video, frame, tid, pid = item.data(ROLE)
         self.moment_requested.emit(video, frame, tid, pid)
 

@@ -238,10 +238,14 @@ def shopify_rows(data: Any, base: str, shop_url: str | None) -> Iterator[Row]:
             yield label, RowError(str(exc)), base
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _shopify_row(p: Any, origin: str | None) -> dict[str, Any]:
     if not isinstance(p, dict):
         raise RowError(f"a product must be an object, got {type(p).__name__}")
-    variants = [v for v in p.get("variants") or [] if isinstance(v, dict)]
+    variants = [v for v in _list(p.get("variants")) if isinstance(v, dict)]
     prices = []
     for v in variants:
         try:
@@ -257,7 +261,7 @@ def _shopify_row(p: Any, origin: str | None) -> dict[str, Any]:
         raise RowError("no product URL: products.json has handles, not links; give the "
                        "store's address with --shop-url https://STORE")
     images = []
-    for im in p.get("images") or []:
+    for im in _list(p.get("images")):
         src = im.get("src") if isinstance(im, dict) else None
         if isinstance(src, str) and src.strip():
             images.append(src.strip())
@@ -270,7 +274,7 @@ def _shopify_row(p: Any, origin: str | None) -> dict[str, Any]:
         "family": handle}
     if isinstance(p.get("vendor"), str) and p["vendor"].strip():
         row["shop"] = p["vendor"]
-    options = {str(o.get("name")): o.get("values") for o in p.get("options") or []
+    options = {str(o.get("name")): o.get("values") for o in _list(p.get("options"))
                if isinstance(o, dict) and isinstance(o.get("values"), list)}
     attributes: dict[str, Any] = {"variants": len(variants)}
     for name in ("Color", "Colour", "Size", "Material"):

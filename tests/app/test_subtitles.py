@@ -76,8 +76,19 @@ def test_files_parse_and_lookups_are_exact(sub_clips, tmp_path):
     overlap = SubtitleTrack("t", "t", [track.cues[0], type(track.cues[0])(500, 700, "Both")])
     assert overlap.at(600) == "Hello subtitles\nBoth"
     gbk = tmp_path / "drama.srt"  # a Chinese drama's file, not UTF-8
-    gbk.write_bytes("1\n00:00:01,000 --> 00:00:02,000\n你好，世界\n".encode("gb18030"))
-    assert load_file(gbk).at(1500) == "你好，世界"
+    for text in ("1\n00:00:01,000 --> 00:00:02,000\n你好，世界\n",  # odd and even lengths:
+                 "1\r\n00:00:01,000 --> 00:00:02,000\r\n你好，世界\r\n"):  # UTF-16 has a BOM
+        gbk.write_bytes(text.encode("gb18030"))
+        assert load_file(gbk).at(1500) == "你好，世界"
+    latin = tmp_path / "latin.srt"
+    latin.write_bytes("1\r\n00:00:01,000 --> 00:00:02,000\r\nCafé crème\r\n".encode("cp1252"))
+    assert load_file(latin).at(1500) == "Café crème"
+    utf16 = tmp_path / "utf16.srt"
+    utf16.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nHello\n".encode("utf-16"))
+    assert load_file(utf16).at(1500) == "Hello"
+    (tmp_path / "dir.srt").mkdir()
+    with pytest.raises(SubtitleError, match="cannot be read"):
+        load_file(tmp_path / "dir.srt")
     bidi = tmp_path / "bidi.srt"
     bidi.write_text("1\n00:00:01,000 --> 00:00:02,000\n\u202eevil\x07 text\n")
     assert load_file(bidi).at(1500) == "evil text"

@@ -86,8 +86,10 @@ def shopify(url: str) -> tuple[dict, dict[int, str]]:
                 product(3, handle="../../etc"),  # 3: not a URL part
                 product(4, images=[]),  # 4: no image
                 product(5, variants=[{"price": "oops"}, {"price": "120"}]),
-                "not a product"]  # 6
-    return {"products": products}, {2: "price", 3: "handle", 4: "no image", 6: "object"}
+                "not a product",  # 6
+                product(7, variants=5, images="x", options=3)]  # 7: not lists (a reviewer's)
+    return {"products": products}, {2: "price", 3: "handle", 4: "no image", 6: "object",
+                                    7: "price"}
 
 
 def test_merchant_center_tsv(api, tmp_path):
@@ -158,7 +160,7 @@ def test_the_command_line_imports_feeds_and_reports_bad_rows(api, tmp_path, caps
                      "--report", str(report)])
     assert code == 0
     saved = json.loads(report.read_text())
-    assert saved["imported"] == 2 and len(saved["skipped"]) == 4
+    assert saved["imported"] == 2 and len(saved["skipped"]) == 5
     assert "skipped product 3: handle" in capsys.readouterr().out
 
 
