@@ -104,7 +104,7 @@ class PlayerController(QObject):
         self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
-        self.saved = None  # engine.saved.SavedStore, opened on first use
+        self.saved = None  # engine.saved.SavedStore, opened by _refresh_saved at start-up
         self.audio_streams: list = []  # engine.video.AudioStream of the open file
         self.audio_current = -1
         self.catalog_loader = CatalogLoader(self)

@@ -79,22 +79,26 @@ class SavedStore:
         except sqlite3.Error as exc:
             raise SavedError(f"not saved: {exc}") from None
 
+    @staticmethod
+    def _where(product_id: str, video: str | None) -> tuple[str, list[str]]:
+        """The rows of a product: from one video, or from any."""
+        if video is None:
+            return "product_id = ?", [product_id]
+        return "product_id = ? AND video = ?", [product_id, str(video)]
+
     def remove(self, product_id: str, video: str | None = None) -> int:
-        sql, args = "DELETE FROM saved WHERE product_id = ?", [product_id]
-        if video is not None:
-            sql, args = sql + " AND video = ?", [product_id, str(video)]
+        where, args = self._where(product_id, video)
         try:
             with self.db:
-                return self.db.execute(sql, args).rowcount
+                return self.db.execute(f"DELETE FROM saved WHERE {where}", args).rowcount
         except sqlite3.Error as exc:
             raise SavedError(f"not removed: {exc}") from None
 
     def contains(self, product_id: str, video: str | None = None) -> bool:
-        sql, args = "SELECT 1 FROM saved WHERE product_id = ?", [product_id]
-        if video is not None:
-            sql, args = sql + " AND video = ?", [product_id, str(video)]
+        where, args = self._where(product_id, video)
         try:
-            return self.db.execute(sql, args).fetchone() is not None
+            return self.db.execute(f"SELECT 1 FROM saved WHERE {where}", args).fetchone() \
+                is not None
         except sqlite3.Error:
             return False  # a list that cannot be read shows nothing saved, never a traceback
 

@@ -42,12 +42,10 @@ def _player(lang: str | None = None):
 
 def _save(window, path: Path) -> None:
     import cv2
-    import numpy as np
-    from PySide6.QtGui import QImage
 
-    img = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
-    rgb = arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3)
+    from app.controller import qimage_to_rgb
+
+    rgb = qimage_to_rgb(window.grab().toImage())
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
     print(f"wrote {path}")
 

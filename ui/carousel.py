@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.i18n import tr
+from ui.lists import on_choice
 
 CARD_W, THUMB_H = 132, 120
 
@@ -87,10 +88,7 @@ class ProductCarousel(QFrame):
         self.list.setFixedHeight(THUMB_H + 78)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list.setAccessibleName(tr("Products seen in this video"))
-        # a click, or Enter: styles that activate on a single click send both, so only once
-        self.list.itemClicked.connect(self._on_click)
-        self.list.itemActivated.connect(self._on_click)
-        self._last_click = (None, 0.0)
+        on_choice(self.list, lambda it: self.product_clicked.emit(it.data(ROLE)[0]))
         self.list.itemDoubleClicked.connect(self._on_double)
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
@@ -115,15 +113,6 @@ class ProductCarousel(QFrame):
         n = len(self.items)
         self.heading.setText(tr("Seen in this video: {n} products").format(n=n) if n != 1
                              else tr("Seen in this video: 1 product"))
-
-    def _on_click(self, item: QListWidgetItem) -> None:
-        import time
-
-        now = time.monotonic()
-        if self._last_click[0] is item and now - self._last_click[1] < 0.5:
-            return
-        self._last_click = (item, now)
-        self.product_clicked.emit(item.data(ROLE)[0])
 
     def _on_double(self, item: QListWidgetItem) -> None:
         tid, frame = item.data(ROLE)

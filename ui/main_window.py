@@ -252,19 +252,31 @@ class MainWindow(QMainWindow):
         if path:
             self.open_requested.emit(path)
 
+    def _fill_choices(self, menu: QMenu, group: QActionGroup, choices: list[tuple[str, bool]],
+                      current: int, emit, first: int = 0) -> None:
+        """``menu``'s items become one checkable action per (name, enabled) choice, exclusive
+        in ``group``; the i-th emits ``first + i``, and ``current`` is checked."""
+        menu.clear()
+        for act in group.actions():
+            group.removeAction(act)
+        for i, (name, ok) in enumerate(choices):
+            act = QAction(name.replace("&", "&&"), menu, checkable=True)  # clear() frees it
+            act.setEnabled(ok)
+            act.setChecked(first + i == current)
+            act.triggered.connect(lambda _=False, n=first + i: emit(n))
+            group.addAction(act)
+            menu.addAction(act)
+
+    @staticmethod
+    def _choices(group: QActionGroup) -> list[tuple[str, bool, bool]]:
+        return [(a.text().replace("&&", "&"), a.isEnabled(), a.isChecked())
+                for a in group.actions()]
+
     def set_subtitle_tracks(self, tracks: list[tuple[str, bool]], current: int) -> None:
         """The Subtitles menu: None, then each (name, drawable) track; ``current`` checked."""
         menu = self.subtitles_menu
-        menu.clear()
-        for act in self._subtitle_group.actions():
-            self._subtitle_group.removeAction(act)
-        for i, (name, ok) in enumerate([(tr("None"), True), *tracks]):
-            act = QAction(name.replace("&", "&&"), menu, checkable=True)  # clear() frees it
-            act.setEnabled(ok)
-            act.setChecked(i - 1 == current)
-            act.triggered.connect(lambda _=False, n=i - 1: self.subtitle_track_chosen.emit(n))
-            self._subtitle_group.addAction(act)
-            menu.addAction(act)
+        self._fill_choices(menu, self._subtitle_group, [(tr("None"), True), *tracks], current,
+                           self.subtitle_track_chosen.emit, first=-1)
         menu.addSeparator()
         menu.addAction(tr("Load Subtitles…")).triggered.connect(self.show_subtitles_dialog)
 
@@ -272,31 +284,20 @@ class MainWindow(QMainWindow):
         """The Audio menu: the file's audio tracks, ``current`` checked; greyed when the
         backend cannot switch them (OpenCV plays no sound)."""
         menu = self.audio_menu
-        menu.clear()
-        for act in self._audio_group.actions():
-            self._audio_group.removeAction(act)
+        self._fill_choices(menu, self._audio_group, [(n, playable) for n in names], current,
+                           self.audio_track_chosen.emit)
         if not names:
             menu.addAction(tr("(no audio tracks)")).setEnabled(False)
-            return
-        for i, name in enumerate(names):
-            act = QAction(name.replace("&", "&&"), menu, checkable=True)  # clear() frees it
-            act.setChecked(i == current)
-            act.setEnabled(playable)
-            act.triggered.connect(lambda _=False, n=i: self.audio_track_chosen.emit(n))
-            self._audio_group.addAction(act)
-            menu.addAction(act)
-        if not playable:
+        elif not playable:
             menu.addSeparator()
             menu.addAction(tr("Sound needs VLC (the player runs without it)")).setEnabled(False)
 
     def audio_menu_entries(self) -> list[tuple[str, bool, bool]]:
-        return [(a.text().replace("&&", "&"), a.isEnabled(), a.isChecked())
-                for a in self._audio_group.actions()]
+        return self._choices(self._audio_group)
 
     def subtitle_menu_entries(self) -> list[tuple[str, bool, bool]]:
         """(text, enabled, checked) of the Subtitles menu's tracks, None first."""
-        return [(a.text().replace("&&", "&"), a.isEnabled(), a.isChecked())
-                for a in self._subtitle_group.actions()]
+        return self._choices(self._subtitle_group)
 
     def show_subtitles_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load subtitles", "", SUBTITLE_FILTER)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.i18n import tr
+from ui.lists import on_choice
 
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -39,8 +40,7 @@ class SavedPanel(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Saved products")
         self.list.setWordWrap(True)
-        self.list.itemClicked.connect(self._go)
-        self.list.itemActivated.connect(self._go)
+        on_choice(self.list, self._go)
         self.empty = QLabel(tr("Nothing saved yet: the ♡ on a product's card keeps it here, "
                                "with the moment it came from."))
         self.empty.setWordWrap(True)
@@ -79,12 +79,6 @@ class SavedPanel(QWidget):
         self.export.setEnabled(bool(items))
 
     def _go(self, item: QListWidgetItem) -> None:
-        import time
-
-        now = time.monotonic()  # a click and an activation of the same item: one move
-        if getattr(self, "_last", (None, 0.0))[0] is item and now - self._last[1] < 0.5:
-            return
-        self._last = (item, now)
         video, frame, tid, pid = item.data(ROLE)
         self.moment_requested.emit(video, frame, tid, pid)
 

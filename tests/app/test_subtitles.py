@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from app.controller import qimage_to_rgb
 from engine.subtitles import SubtitleError, SubtitleTrack, embedded_streams, load_file, sidecars
 from tests.conftest import ROOT, ffmpeg
 
@@ -51,9 +52,7 @@ def sub_clips(tmp_path_factory):
 
 
 def video_pixels(window) -> np.ndarray:
-    img = window.video.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
-    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).astype(np.int16)
+    return qimage_to_rgb(window.video.grab().toImage()).astype(np.int16)
 
 
 def drawn(window, c, frame: int) -> tuple[str, int]:
@@ -160,9 +159,7 @@ def _screenshot(args: list[str], out) -> np.ndarray:
                         "--screenshot", str(out), "--size", "900,600"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    img = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB888)
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
-    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).astype(np.int16)
+    return qimage_to_rgb(QImage(str(out))).astype(np.int16)
 
 
 def test_subtitles_from_the_command_line_on_a_screenshot(sub_clips, tmp_path):
