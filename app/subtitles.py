@@ -170,5 +170,6 @@ class SubtitleController(QObject):
             return False
         self.entries.append(Entry(Path(path).name, True, track))
         self.select(len(self.entries) - 1)
-        self.message.emit(f"Subtitles: {Path(path).name}, {len(track.cues)} lines")
+        n = len(track.cues)
+        self.message.emit(f"Subtitles: {Path(path).name}, {n} line{'s' if n != 1 else ''}")
         return True
