@@ -175,7 +175,7 @@ def validate_row(raw: Any) -> ProductRow:
         raise RowError(f"{len(images)} images (at most {MAX_IMAGES})")
     main = raw.get("image")
     refs = [image_ref(v) for v in images]
-    if main and image_ref(main) not in refs:
+    if main:  # the main image first, wherever "images" lists it
         refs.insert(0, image_ref(main))
     sales = raw.get("sales")
     sales = 0 if sales in (None, "") else _number(sales, "sales")
