@@ -56,7 +56,6 @@ class GarmentTracker:
         self._next_id = 1
         self._tracks: list[GarmentTrack] = []
         self._finished: list[Track] = []
-        self._frame = -1
 
     def reset(self) -> None:
         """Forget everything: a new video. Track ids start again at 1."""
@@ -69,7 +68,6 @@ class GarmentTracker:
     # --- per frame ------------------------------------------------------------------------
     def coast(self, frame: int) -> list[TrackBox]:
         """A frame the detector skipped: tracks move on their motion model."""
-        self._frame = frame
         out = []
         for t in self._tracks:
             t.predict()
@@ -81,7 +79,6 @@ class GarmentTracker:
 
     def update(self, frame: int, dets: Detections, frame_bgr: np.ndarray | None = None
                ) -> list[TrackBox]:
-        self._frame = frame
         for t in self._tracks:
             t.predict()
         cats = dets.data.get("category")
@@ -172,22 +169,20 @@ class GarmentTracker:
         frames = sorted(f for f in t.history if f <= t.last_update)
         if len(frames) < self.min_track_frames:
             return None
-        detected = [f for f in frames if t.history[f][2]]
+        detected = np.array([f for f in frames if t.history[f][2]])
         rows = []
         # Analysis runs ahead of the playhead, so the boxes of frames the detector skipped
         # (or lost the garment on) are interpolated between the detections around them,
-        # which beats the motion model's extrapolation.
-        k = 0
+        # which beats the motion model's extrapolation. A track starts and (here) ends on a
+        # detection, so every other frame lies strictly between two.
         for f in frames:
             box, score, was_detected = t.history[f]
             if not was_detected:
-                while k + 1 < len(detected) and detected[k + 1] < f:
-                    k += 1
-                a, b = detected[k], detected[min(k + 1, len(detected) - 1)]
-                if a < f < b:
-                    w = (f - a) / (b - a)
-                    box = (1 - w) * t.history[a][0] + w * t.history[b][0]
-                    score = 0.95 * min(t.history[a][1], t.history[b][1])
+                k = int(np.searchsorted(detected, f))
+                a, b = int(detected[k - 1]), int(detected[k])
+                w = (f - a) / (b - a)
+                box = (1 - w) * t.history[a][0] + w * t.history[b][0]
+                score = 0.95 * min(t.history[a][1], t.history[b][1])
             rows.append([f, *np.asarray(box).tolist(), score])
         return Track(track_id=t.track_id, boxes=np.array(rows), category=t.category)
 

@@ -28,3 +28,10 @@ def test_assign_drops_pairs_over_the_limit_and_lists_the_rest():
     assert sorted(pairs) == [(0, 0), (1, 1)] and rows == [] and cols == [2]
     pairs, rows, cols = assign(np.zeros((0, 3)), 0.5)
     assert pairs == [] and rows == [] and cols == [0, 1, 2]
+
+
+def test_a_pair_at_the_limit_is_kept():
+    pairs, rows, cols = assign(np.array([[0.5, 0.6]]), 0.5)
+    assert pairs == [(0, 0)] and rows == [] and cols == [1]
+    pairs, rows, cols = assign(np.array([[0.6], [0.7]]), 0.5)  # more rows than columns
+    assert pairs == [] and rows == [0, 1] and cols == [0]
