@@ -15,7 +15,7 @@ REAL   := .cache/real/manifest.json
 TS     := $(wildcard resources/i18n/*.ts)
 QM     := $(TS:.ts=.qm)
 
-.PHONY: setup system run test lint demo clean
+.PHONY: setup system run test lint demo clean mutation
 
 setup: system $(STAMP) $(REAL) $(QM)
 
@@ -63,6 +63,16 @@ lint: setup
 
 test: setup
 	@QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# The mutation check of the core (docs/testing.md): hours on two cores, not part of `make test`.
+# MUTMUT_ARGS names mutants to rerun (mutmut run "engine.track.*"); the tiny benchmark is made
+# once into .cache/test-data instead of once per mutant.
+MUTMUT_ARGS ?=
+mutation: setup
+	@$(BIN)/python -m pip install -q 'mutmut==3.8.1'
+	@VIDEO2SHOP_TEST_DATA=$(CURDIR)/.cache/test-data HYPOTHESIS_PROFILE=quick QT_QPA_PLATFORM=offscreen \
+		$(BIN)/mutmut run $(MUTMUT_ARGS)
+	@$(BIN)/mutmut results > .cache/mutmut-results.txt; $(BIN)/python scripts/mutation_report.py
 
 # Regenerates the bundled demo clip (see resources/demo/README.md).
 demo: setup

@@ -124,14 +124,37 @@ def bad_files(clips_dir, marker_clip) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_benchmark(tmp_path_factory):
-    """A small hard benchmark made for real: 3 clips of 4 s at 320x180, 30 products."""
+    """A small hard benchmark made for real: 3 clips of 4 s at 320x180, 30 products.
+
+    With ``VIDEO2SHOP_TEST_DATA=DIR`` it is made once into DIR (named by the generator's
+    source, so a changed generator makes a new one) and reused by later sessions: the mutation
+    run (docs/testing.md) starts a session per mutant."""
     _need_ffmpeg()
+    import hashlib
+    import json
+
     from engine.synth.generate import generate
 
-    out = tmp_path_factory.mktemp("tiny_benchmark")
-    card = generate(out, "hard", seed=11, clips=3, products=30, seconds=4, width=320,
-                    height=180, workers=2, progress=False)
-    return out, card
+    params = dict(seed=11, clips=3, products=30, seconds=4, width=320, height=180)
+    keep = os.environ.get("VIDEO2SHOP_TEST_DATA")
+    if not keep:
+        out = tmp_path_factory.mktemp("tiny_benchmark")
+        return out, generate(out, "hard", **params, workers=2, progress=False)
+    digest = hashlib.sha1(json.dumps(params).encode())
+    for source in sorted((ROOT / "engine" / "synth").glob("*.py")):
+        digest.update(source.read_bytes())
+    out = Path(keep) / f"tiny_benchmark-{digest.hexdigest()[:12]}"
+    card_path = out / "card.json"  # written last by generate()
+    if not card_path.is_file():
+        part = Path(keep) / f"{out.name}.part-{os.getpid()}"
+        shutil.rmtree(part, ignore_errors=True)
+        part.mkdir(parents=True)
+        generate(part, "hard", **params, workers=2, progress=False)
+        try:
+            part.rename(out)  # whole or absent; another session may have made it first
+        except OSError:
+            shutil.rmtree(part, ignore_errors=True)
+    return out, json.loads(card_path.read_text())
 
 
 @pytest.fixture(scope="session")
