@@ -17,7 +17,10 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from app.memory import trim
+
 MAX_ERRORS_PER_VIDEO = 3
+TRIM_EVERY_S = 5.0  # give the analysis' freed heap back this often while it runs (app/memory.py)
 
 
 class EngineThread(QThread):
@@ -105,6 +108,7 @@ class EngineThread(QThread):
         errors = 0
         cache_warned = ""
         idle = False
+        trimmed = time.monotonic()
         while True:
             with self._cv:
                 while not self._stopping and idle and self._open is None and not self._close \
@@ -171,6 +175,9 @@ class EngineThread(QThread):
                     continue
                 self.steps += 1
                 errors = 0
+                if time.monotonic() - trimmed >= TRIM_EVERY_S:
+                    trim()  # about 10 ms; without it a long video holds 400-500 MB more
+                    trimmed = time.monotonic()
                 self.snapshot_ready.emit(generation, session.snapshot())
             except Exception as exc:  # reported, never fatal to the player
                 traceback.print_exc()

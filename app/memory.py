@@ -13,9 +13,21 @@ instead of every 48 s), RSS read every 5 s:
 - With at most two arenas (``MALLOC_ARENA_MAX=2``) the same run is flat over four minutes,
   with VLC and the engine.
 
+- A long video analysed for an hour (``bench --only soak``) was flat from the 6th minute on
+  but 400-550 MB above its first sample: the detectors' and AsymNet's temporaries (frames,
+  crops, activations of 0.1-30 MB) are freed into the heap, and glibc's mmap threshold, which
+  rises to 32 MB after the first large free, keeps them there, resident and fragmented. Read
+  from ``/proc/PID/smaps`` at 140 s: +144 MB in ``[heap]`` and +109 MB in the second arena
+  over the 10 s sample. A fixed 128 KB threshold (``MALLOC_MMAP_THRESHOLD_``) kept RSS at
+  800-830 MB but cost a third of the analysis' speed (IFN 311 -> 519 ms a trajectory, system
+  time 15 -> 49 s in ``bench --only engine real --quick``); ``malloc_trim`` after every
+  analysis step kept it at 850-990 MB for about 10 ms a call (at most 29). So the engine thread
+  trims every 5 s while it analyses (``app.engine_thread.TRIM_EVERY_S``).
+
 So the player caps glibc's arenas before any thread starts, unless the user set
-``MALLOC_ARENA_MAX`` (glibc reads it itself), and gives freed heap pages back when playback
-restarts (``malloc_trim``). Both are no-ops where the C library is not glibc.
+``MALLOC_ARENA_MAX`` (glibc reads it itself), gives freed heap pages back when playback
+restarts (``malloc_trim``) and, while the engine analyses, every few seconds. All are no-ops
+where the C library is not glibc.
 """
 
 from __future__ import annotations
