@@ -1108,6 +1108,10 @@ class PlayerController(QObject):
         self.window.panel.set_track(track, fps)
         if track is not None and track.matches:
             self._show_matches(track)
+            if self.engine is not None and self.snapshot is not None \
+                    and track.track_id not in self.snapshot.evidence:
+                # its deciding frames were let go to bound memory: the engine reads them back
+                self.engine.request_match(track.track_id)
         elif track is not None:
             cached = self._matches.get(track.track_id)
             if cached is not None:

@@ -141,16 +141,19 @@ class AnalysisCache:
         return self._write("INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
                            (key, video, json.dumps(state, separators=(",", ":")), time.time()))
 
-    def load_matches(self, key: str, catalog: str) -> dict:
-        """track id -> engine.live.TrackResult, for this analysis and catalogue."""
+    def load_matches(self, key: str, catalog: str, evidence: bool = True) -> dict:
+        """track id -> engine.live.TrackResult, for this analysis and catalogue; without
+        ``evidence`` the deciding frames are left in the file (``load_evidence`` reads them
+        for one track)."""
         from engine.live import TrackResult
 
         if self.db is None:
             return {}
+        column = "evidence" if evidence else "NULL"
         with self._lock:
             try:
                 rows = self.db.execute(
-                    "SELECT track_id, extent, matches, evidence FROM matches WHERE key=? AND "
+                    f"SELECT track_id, extent, matches, {column} FROM matches WHERE key=? AND "
                     "catalog=?", (key, catalog)).fetchall()
                 return {int(tid): TrackResult(extent, [Match(**m) for m in json.loads(raw)],
                                               _unpack_evidence(blob))
@@ -158,6 +161,20 @@ class AnalysisCache:
             except (sqlite3.Error, ValueError, TypeError, KeyError, OSError) as exc:
                 self.warning = f"cached matches could not be read ({exc}): matching again"
                 return {}
+
+    def load_evidence(self, key: str, catalog: str, track_id: int, extent: str) -> list | None:
+        """The deciding frames saved with one track's matches for this extent, or None when
+        the file has none (another extent, or unreadable)."""
+        if self.db is None:
+            return None
+        with self._lock:
+            try:
+                row = self.db.execute(
+                    "SELECT evidence FROM matches WHERE key=? AND catalog=? AND track_id=? AND "
+                    "extent=?", (key, catalog, int(track_id), extent)).fetchone()
+                return None if row is None else _unpack_evidence(row[0])
+            except (sqlite3.Error, ValueError, TypeError, KeyError, OSError):
+                return None
 
     def save_match(self, key: str, catalog: str, track_id: int, result) -> bool:
         raw = json.dumps([dataclasses.asdict(m) for m in result.matches])

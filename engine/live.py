@@ -20,6 +20,7 @@ import base64
 import itertools
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,10 +464,17 @@ class LiveSession:
 
     def __init__(self, analysis: LiveAnalysis, *, catalog: Catalog | None = None,
                  cache: AnalysisCache | None = None, k: int = 10, frames_per_track: int = 40,
-                 lookahead_s: float = 8.0, evidence_frames: int = 12) -> None:
+                 lookahead_s: float = 8.0, evidence_frames: int = 12,
+                 evidence_tracks: int = 200) -> None:
         self.analysis = analysis
         self.k, self.frames_per_track = k, frames_per_track
         self.evidence_frames = evidence_frames
+        # Deciding frames are kept in memory for the tracks matched (or asked for) last, about
+        # 180 kB a track; the others are read back from the cache, or matched again, when the
+        # viewer asks (an hour of drama has ~2,000 tracks: 350 MB otherwise).
+        self.evidence_tracks = evidence_tracks
+        self._evidence_held: OrderedDict[int, None] = OrderedDict()
+        self._evidence_dropped: set[int] = set()
         self.lookahead = int(lookahead_s * analysis.info.fps)
         self.results: dict[int, TrackResult] = {}
         self.urgent: list[int] = []
@@ -503,8 +511,11 @@ class LiveSession:
         self.catalog = catalog
         self.results = {}
         self._catalog_key = self.catalog_key(catalog) if catalog is not None else ""
+        self._evidence_held.clear()
+        self._evidence_dropped.clear()
         if catalog is not None and self.cache is not None:
-            self.results = self.cache.load_matches(self.key, self._catalog_key)
+            self.results = self.cache.load_matches(self.key, self._catalog_key, evidence=False)
+            self._evidence_dropped.update(self.results)  # read when a track is asked for
 
     def request_match(self, track_id: int) -> None:
         if track_id in self.urgent:
@@ -540,6 +551,8 @@ class LiveSession:
                 if self._needs_match(track):
                     self.match(track)
                     return f"matched track {tid}"
+                if tid in self._evidence_dropped:
+                    return self._bring_back_evidence(track)
         lead = 0 if paused else int(0.5 * a.info.fps)
         k = a.next_segment(playhead, lead)
         near = k is not None and a.segment_range(k)[0] <= playhead + self.lookahead
@@ -587,9 +600,35 @@ class LiveSession:
                         for i in keep if weights[i] > 0]
             result = TrackResult(track_key(track), matches, evidence)
         self.results[track.track_id] = result
+        self._hold_evidence(track.track_id)
         if self.cache is not None:
             self.cache.save_match(self.key, self._catalog_key, track.track_id, result)
         return result
+
+    def _hold_evidence(self, track_id: int) -> None:
+        """``track_id``'s deciding frames stay in memory; the longest-held beyond
+        ``evidence_tracks`` are let go (their matches stay)."""
+        self._evidence_dropped.discard(track_id)
+        self._evidence_held[track_id] = None
+        self._evidence_held.move_to_end(track_id)
+        while len(self._evidence_held) > max(self.evidence_tracks, 1):
+            old, _ = self._evidence_held.popitem(last=False)
+            r = self.results.get(old)
+            if r is not None and r.evidence:
+                self.results[old] = TrackResult(r.key, r.matches, [])
+                self._evidence_dropped.add(old)
+
+    def _bring_back_evidence(self, track: Track) -> str:
+        """A track whose deciding frames were let go: from the cache, else matched again."""
+        r = self.results[track.track_id]
+        evidence = (self.cache.load_evidence(self.key, self._catalog_key, track.track_id, r.key)
+                    if self.cache is not None else None)
+        if evidence is None:
+            self.match(track)
+            return f"matched track {track.track_id}"
+        self.results[track.track_id] = TrackResult(r.key, r.matches, evidence)
+        self._hold_evidence(track.track_id)
+        return f"evidence of track {track.track_id}"
 
     def snapshot(self) -> Snapshot:
         a = self.analysis

@@ -450,11 +450,55 @@ def test_a_second_session_restores_from_the_cache(matched, tiny_catalog, detecto
     for tid, r in first.results.items():
         assert again.results[tid].key == r.key
         assert again.results[tid].matches == r.matches
-        assert [e.frame for e in again.results[tid].evidence] == [e.frame for e in r.evidence]
+        assert again.results[tid].evidence == []  # read from the file when asked for
     assert again.step(0, paused=True) is None
     assert again.analysis.times.frames == 0  # nothing decoded again
     assert again.snapshot().matched == first.snapshot().matched
+    for tid, r in first.results.items():  # the viewer clicks each track: its frames come back
+        again.request_match(tid)
+        assert again.step(0, paused=True) == f"evidence of track {tid}"
+        got = again.results[tid].evidence
+        assert [e.frame for e in got] == [e.frame for e in r.evidence]
+        for e, want in zip(got, r.evidence, strict=True):
+            np.testing.assert_array_equal(e.crop, want.crop)
+    assert again.analysis.times.frames == 0 and again.step(0, paused=True) is None
+    assert set(again.snapshot().evidence) == set(first.snapshot().evidence)
     cache.close()
+
+
+@needs_asymnet
+def test_deciding_frames_of_the_oldest_matches_are_let_go_and_come_back(matched, tiny_catalog,
+                                                                         detector):
+    """At most ``evidence_tracks`` tracks hold their deciding frames in memory (an hour of
+    drama: ~2,000 tracks, 350 MB); the others keep their matches, and their frames come back
+    from the cache when the viewer asks, or, without a cache, by matching again."""
+    first, _, path, _ = matched
+    a = first.analysis
+    tids = sorted(first.results)
+    assert len(tids) >= 3
+    for cache in (AnalysisCache(path), None):
+        s = LiveSession(LiveAnalysis(a.path, detector, a.info, segment=SEGMENT, stride=STRIDE),
+                        catalog=tiny_catalog, cache=cache, k=5, evidence_tracks=2)
+        if cache is None:  # nothing restored: analysed afresh
+            for k in range(s.analysis.segments):
+                s.analysis.analyse_segment(k)
+        tracks = {t.track_id: t for t, _ in s.tracks()}
+        assert sorted(tracks) == sorted(t.track_id for t, _ in first.tracks())
+        for tid in tids:
+            s.match(tracks[tid])
+        held = [tid for tid in tids if s.results[tid].evidence]
+        assert held == tids[-2:]  # the two matched last
+        assert all(s.results[tid].matches == first.results[tid].matches for tid in tids)
+        assert set(s.snapshot().evidence) == set(held)
+        s.request_match(tids[0])
+        said = s.step(0, paused=True)
+        assert said == (f"evidence of track {tids[0]}" if cache is not None
+                        else f"matched track {tids[0]}")
+        assert [e.frame for e in s.results[tids[0]].evidence] == \
+            [e.frame for e in first.results[tids[0]].evidence]
+        assert {tid for tid in tids if s.results[tid].evidence} == {tids[-1], tids[0]}
+        if cache is not None:
+            cache.close()
 
 
 @needs_asymnet
