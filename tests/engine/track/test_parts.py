@@ -28,7 +28,7 @@ def test_a_new_box_stands_still_and_its_uncertainty_scales_with_its_height():
     np.testing.assert_allclose(kf.box(), [10, 20, 50, 100])
     np.testing.assert_allclose(kf.x[4:], 0)
     # position std 2 * h / 20 = 8 px for h = 80; velocity std 10 * h / 160 = 5 px a frame
-    np.testing.assert_allclose(np.sqrt(np.diag(kf.P))[[0, 1, 3, 4, 5, 7]], [8, 8, 8, 5, 5, 5])
+    np.testing.assert_allclose(np.sqrt(np.diag(kf.P)), [8, 8, 1e-2, 8, 5, 5, 1e-5, 5])
     big = KalmanBox(np.array([0.0, 0.0, 80.0, 160.0]))
     assert big.P[0, 0] == pytest.approx(4 * kf.P[0, 0])  # twice the height, twice the std
     np.testing.assert_allclose(kf.predict(), [10, 20, 50, 100])  # no velocity yet
@@ -199,7 +199,8 @@ def test_a_cut_is_a_colour_jump_and_reset_forgets_the_last_frame():
     red[:] = (0, 0, 255)
     blue[:] = (255, 0, 0)
     cuts = ShotCutDetector()
-    assert not cuts.is_cut(red)  # the first frame has nothing to differ from
+    assert cuts.last_distance == 0.0 and cuts.threshold == 0.45
+    assert cuts.is_cut(red) is False  # the first frame has nothing to differ from
     assert not cuts.is_cut(red) and cuts.last_distance == pytest.approx(0, abs=1e-6)
     assert cuts.is_cut(blue) and cuts.last_distance > 0.9
     cuts.reset()
@@ -242,16 +243,77 @@ def test_the_signature_follows_its_rule_on_a_frame_where_every_pixel_counts():
     another bin count or range, or a missed resize gives another histogram."""
     import cv2
 
-    h, w = 240, 400
+    h, w = 400, 400
     yy, xx = np.mgrid[0:h, 0:w]
     hsv = np.stack([(xx * 180 // w), 40 + (yy * 215 // h), 60 + 150 * ((xx // 7 + yy // 5) % 2)],
                    axis=-1).astype(np.uint8)
     frame = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
-    boxes = np.array([[37, 21, 113, 97], [250, 140, 330, 236], [-20, -10, 60, 70],
+    boxes = np.array([[37, 21, 113, 97], [250, 140, 330, 236], [-20, -20, 60, 60],
                       [350, 200, 460, 300], [20, 10, 390, 230], [5, 5, 8, 200],
-                      [5, 5, 7, 200], [5, 60, 200, 62]], np.float32)
+                      [5, 60, 200, 63],  # 2 columns, 2 rows once the sides are cut: enough
+                      [0, 0, 24, 344],  # a crop of 17 x 241 = 4,097 pixels: shrunk
+                      [0, 0, 143, 43],  # 100 x 30: wide, under 4,096: kept as it is
+                      [5, 5, 7, 200], [5, 60, 200, 62]], np.float32)  # 1 column, 1 row
     sig = appearance(frame, boxes)
-    for i, box in enumerate(boxes[:6]):  # the 6th: 2 columns once its sides are cut, enough
+    for i, box in enumerate(boxes[:9]):
         np.testing.assert_allclose(sig[i], _reference_signature(frame, box), atol=1e-6,
                                    err_msg=str(box))
-    assert not sig[6].any() and not sig[7].any()  # 1 column, 1 row: no signature
+    assert not sig[9].any() and not sig[10].any()  # no signature
+    # a box too small to crop does not stop the ones after it
+    after = appearance(frame, boxes[[9, 0]])
+    assert not after[0].any() and np.allclose(after[1], sig[0])
+
+
+def test_the_cut_signature_follows_its_rule():
+    """96 pixels wide (INTER_AREA), a 16 x 8 x 4 HSV histogram over hue 0-180, L2-normalised."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (200, 330, 3), np.uint8), (0, 0), 4)
+    small = cv2.resize(frame, (96, round(96 * 200 / 330)), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 8, 4], [0, 180, 0, 256, 0, 256]).ravel()
+    np.testing.assert_allclose(ShotCutDetector().signature(frame), hist / np.linalg.norm(hist),
+                               rtol=1e-5, atol=1e-7)
+    strip = ShotCutDetector().signature(frame[:1])  # a one-row frame: one row, not zero
+    assert np.isfinite(strip).all() and strip.any()
+
+
+def test_predict_and_update_are_the_textbook_filter_with_noise_scaled_by_height():
+    """A state with every part non-zero, against the constant-velocity filter written out:
+    process noise (h/20, h/20, 1e-2, h/20, h/160, h/160, 1e-5, h/160), measurement noise
+    (h/20, h/20, 1e-1, h/20), h the box's height (at least 1)."""
+    kf = KalmanBox(np.array([10.0, 20.0, 50.0, 120.0]))
+    kf.x = np.array([30.0, 70.0, 0.4, 100.0, 2.0, -1.0, 0.01, 3.0])
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(8, 8))
+    kf.P = a @ a.T + np.eye(8)
+    x0, p0 = kf.x.copy(), kf.P.copy()
+    f = np.eye(8)
+    f[:4, 4:] = np.eye(4)
+    h = 100.0
+    q = np.diag(np.square([h / 20, h / 20, 1e-2, h / 20, h / 160, h / 160, 1e-5, h / 160]))
+    kf.predict()
+    np.testing.assert_allclose(kf.x, f @ x0)
+    np.testing.assert_allclose(kf.P, f @ p0 @ f.T + q, rtol=1e-12)
+    x1, p1 = kf.x.copy(), kf.P.copy()
+    z_box = np.array([15.0, 25.0, 60.0, 130.0])
+    kf.update(z_box)
+    hh = x1[3]
+    r = np.diag(np.square([hh / 20, hh / 20, 1e-1, hh / 20]))
+    hm = np.eye(4, 8)
+    s = hm @ p1 @ hm.T + r
+    k = p1 @ hm.T @ np.linalg.inv(s)
+    np.testing.assert_allclose(kf.x, x1 + k @ (xyxy_to_xyah(z_box) - hm @ x1), rtol=1e-9)
+    np.testing.assert_allclose(kf.P, (np.eye(8) - k @ hm) @ p1, rtol=1e-7, atol=1e-9)
+
+
+def test_a_box_between_one_and_two_pixels_tall_keeps_its_height():
+    kf = KalmanBox(np.array([0.0, 0.0, 3.0, 1.5]))
+    kf.predict()
+    assert kf.x[3] == pytest.approx(1.5)
+    q_small = KalmanBox(np.array([0.0, 0.0, 3.0, 1.5]))
+    q_small.x[3] = 0.5
+    q_small.P = np.zeros((8, 8))
+    q_small.predict()  # noise for a height under one pixel is that of one pixel
+    assert q_small.P[0, 0] == pytest.approx((1 / 20) ** 2)

@@ -149,11 +149,11 @@ def test_weak_detections_continue_a_track_but_never_start_one():
 
 def test_a_track_seen_once_is_forgotten_after_two_empty_frames():
     t = GarmentTracker(25.0, min_track_frames=1)
-    t.update(0, one([0, 0, 40, 80]))
-    t.update(1, Detections.empty())
-    t.update(2, Detections.empty())
+    t.update(10, one([0, 0, 40, 80]))
+    t.update(11, Detections.empty())
+    t.update(12, Detections.empty())
     assert len(t._tracks) == 1  # tentative, two frames without it: still waiting
-    t.update(3, Detections.empty())
+    t.update(13, Detections.empty())
     assert t._tracks == [] and t.finish() == []  # never confirmed: no trajectory
 
 
@@ -401,3 +401,55 @@ def test_the_association_cost_is_motion_colour_and_category_under_their_gates():
     assert cost[1, 4] == INF  # lost, 2 heights away: too far, however alike
     assert cost[2, 3] == pytest.approx(0.65 * (1 - iou[2, 3]) + 0.35 * 0.25 + 0.15)
     assert t._cost([], np.zeros((0, 4)), np.zeros(0, bool), det, feats, cats).shape == (0, 5)
+
+
+def test_a_new_track_and_a_weak_detection_bring_their_categories():
+    t = GarmentTracker(25.0)
+    t.update(0, one([0, 0, 40, 80], 0.9, "dress"))
+    (b,) = t.update(1, one([0, 0, 40, 80], 0.9, "dress"))
+    assert b.category == "dress" and dict(t._tracks[0].categories) == pytest.approx(
+        {"dress": 1.8})
+    np.testing.assert_allclose(b.box, [0, 0, 40, 80])  # the detection's own box
+    for f in range(2, 11):  # weak detections of another category outweigh it in the end
+        (b,) = t.update(f, one([0, 0, 40, 80], 0.25, "coat"))
+    assert dict(t._tracks[0].categories) == pytest.approx({"dress": 1.8, "coat": 2.25})
+    assert b.category == "coat"
+
+
+def test_boxes_stop_showing_after_half_the_lost_time_when_the_detector_runs_too():
+    t = GarmentTracker(25.0, max_lost_s=0.4)  # 10 frames lost at most, shown for 5
+    for f in range(6):
+        t.update(f, one([0, 0, 40, 80]))
+    shown = [f for f in range(6, 20) if t.update(f, Detections.empty())]
+    assert shown == list(range(6, 11))
+
+
+def test_a_lost_track_can_come_back_after_exactly_its_lost_time():
+    """Lost for 10 frames (max_lost_s 0.4 at 25 fps), back on the 11th: the same garment;
+    lost for 11: another one."""
+    red = np.zeros((200, 300, 3), np.uint8)
+    red[:] = (0, 0, 255)
+    for gap, same in ((11, True), (12, False)):
+        t = GarmentTracker(25.0, max_lost_s=0.4)  # 10 frames
+        for f in range(4):
+            t.update(f, one([50, 50, 110, 170]), red)
+        for f in range(4, 3 + gap):
+            t.update(f, Detections.empty(), red)
+        boxes = t.update(3 + gap, one([50, 50, 110, 170]), red)
+        assert any(b.track_id == 1 and b.detected for b in boxes) is same, gap
+
+
+def test_colour_is_neutral_where_one_side_has_none():
+    """A track without a colour signature (made without a picture) meets a detection with
+    one, and the other way round: 0.25 either way, never the full distance."""
+    from engine.track.track import GarmentTrack
+
+    e = np.eye(128, dtype=np.float32)
+    t = GarmentTracker(25.0)
+    tracks = [GarmentTrack(1, 0, np.array([0.0, 0, 100, 100]), 0.9, "dress", np.zeros(128)),
+              GarmentTrack(2, 0, np.array([300.0, 0, 400, 100]), 0.9, "dress", e[0])]
+    boxes = np.array([tr.box() for tr in tracks])
+    det = np.array([[0.0, 0, 100, 100], [300, 0, 400, 100]])
+    cost = t._cost(tracks, boxes, np.array([True, True]), det,
+                   np.stack([e[1], np.zeros(128)]), np.array(["dress", "dress"], object))
+    assert cost[0, 0] == pytest.approx(0.35 * 0.25) and cost[1, 1] == pytest.approx(0.35 * 0.25)
