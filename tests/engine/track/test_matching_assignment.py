@@ -35,3 +35,9 @@ def test_a_pair_at_the_limit_is_kept():
     assert pairs == [(0, 0)] and rows == [] and cols == [1]
     pairs, rows, cols = assign(np.array([[0.6], [0.7]]), 0.5)  # more rows than columns
     assert pairs == [] and rows == [0, 1] and cols == [0]
+
+
+def test_an_empty_side_assigns_nothing():
+    for shape in ((0, 3), (3, 0), (0, 0)):
+        rows, cols = min_cost_assignment(np.zeros(shape))
+        assert rows.shape == cols.shape == (0,) and rows.dtype == cols.dtype == np.int64
