@@ -25,6 +25,10 @@ from engine.train.eval_matching import (
 )
 from engine.train.matching_data import extract_features
 
+# features of the tiny benchmark and short training runs: minutes, so the mutation check leaves
+# this module out (test_parts.py and test_tree.py check the same parts rule by rule)
+pytestmark = pytest.mark.training
+
 
 @pytest.fixture(scope="module")
 def tiny_features(tiny_benchmark, tmp_path_factory):
