@@ -61,8 +61,11 @@ lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/lint-imports
 
+# Two pytest workers (pytest-xdist), one a core on the two-core machines this targets; a test
+# file stays on one worker, so its module fixtures are made once. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: setup
-	@QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	@QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The mutation check of the core (docs/testing.md): hours on two cores, not part of `make test`.
 # MUTMUT_ARGS names mutants to rerun (mutmut run "engine.track.*"); the tiny benchmark is made

@@ -641,3 +641,191 @@ def test_crops_and_shop_images_go_through_their_framing(matcher):
     shop = np.random.default_rng(0).integers(0, 256, (300, 240, 3), dtype=np.uint8)
     np.testing.assert_allclose(matcher.embed_shop([shop]),
                                matcher.ifn.embed_images([shop_view(shop)]), atol=1e-6)
+
+
+# --- rules the mutation check found unpinned (docs/testing.md) ------------------------------
+def test_a_tiny_box_is_framed_as_at_least_two_pixels_each_way():
+    box = (60.0, 70.0, 60.5, 70.25)  # under 2 px both ways: framed as 2 px, then to 4:5
+    out = frame_box(ramp_frame(), np.array(box))
+    xs, ys = expected_source((59.25, 69.125, 61.25, 71.125))  # the same centre, 2 x 2
+    # a linear ramp is read back exactly (up to the uint8 rounding and the warp's 1/32 px)
+    assert np.abs(out[0, :, 0].astype(float) - xs).max() <= 0.6
+    assert np.abs(out[:, 0, 1].astype(float) - ys).max() <= 0.6
+
+
+def test_a_box_that_is_enlarged_is_grey_beyond_the_frame():
+    out = frame_box(ramp_frame(), np.array((-30.0, -20.0, 20.0, 42.5)))  # enlarged 2.4x
+    xs, ys = expected_source((-30.0, -20.0, 20.0, 42.5))
+    assert np.all(out[ys < -1][:, xs < -1] == FILL)
+    inside_x, inside_y = xs > 1, ys > 1
+    assert np.abs(out[inside_y][:, inside_x, 0] - xs[inside_x][None, :]).max() <= 0.6
+
+
+def test_a_shrunk_box_is_area_averaged_not_point_sampled():
+    stripes = np.zeros((480, 768, 3), np.uint8)
+    stripes[:, ::3] = 255  # one column in three: 85 on average over every 3 columns
+    for box in ((0.0, 0.0, 355.5, 444.4),):
+        out = frame_box(stripes, np.array(box))  # shrunk about 3x
+        # inside the frame every pixel is the stripes' mean; a point sample would read 0 or 255
+        inner = out[10:-10, 10:-10].astype(int)
+        assert np.abs(inner - 85).max() <= 12, (box, inner.min(), inner.max())
+
+
+def test_upscaled_shop_images_are_interpolated_linearly():
+    ramp = np.zeros((80, 64, 3), np.uint8)
+    ramp[..., 0] = (np.arange(64) * 4)[None, :]
+    view = shop_view(ramp)
+    want = cv2.resize(ramp, (INPUT_W, INPUT_H), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(view, want)
+
+
+def test_the_head_normalises_each_vector_whatever_the_batch_shape():
+    torch.manual_seed(3)
+    head = IFNHead(in_dim=12, hidden=8, out_dim=5, color_dim=4).eval()
+    x = torch.randn(2, 3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(head(x), head(x.reshape(6, 16)).reshape(2, 3, 5))
+        torch.testing.assert_close(head(x).norm(dim=-1), torch.ones(2, 3))
+
+
+def test_the_default_image_network_is_the_imagenet_one_with_a_fresh_head():
+    a, b = ImageFeatureNetwork(), ImageFeatureNetwork()
+    for (name, wa), wb in zip(a.backbone.state_dict().items(),
+                              b.backbone.state_dict().values(), strict=True):
+        assert torch.equal(wa, wb), name  # the packaged weights, not a random start
+    assert isinstance(a.head, IFNHead)
+
+
+def test_frame_quality_and_the_single_frame_read_integer_boxes_as_numbers():
+    # uint8 boxes: x2 < x1 must be a width of 0, not 246 after wrapping around
+    boxes = np.array([[0, 10, 0, 0, 10, 1], [1, 0, 0, 30, 40, 1]], np.uint8)
+    assert pick_single_frame(boxes) == 1
+    np.testing.assert_allclose(frame_quality(np.array([[0, 0, 250, 10, 4, 1]], np.uint8), 100),
+                               [[0.01, 1.0, 1.0]])  # height 4 - 250: below 1 px, so 1 px
+
+
+def test_the_single_frame_is_the_largest_visible_confident_box():
+    boxes = np.array([
+        [0, 0, 50, 100, 60, 1.0],            # 100 x 10 = 1,000 (wide: w / h would win)
+        [1, 0, 0, 30, 40, 1.0],              # 30 x 40 = 1,200: the pick
+        [2, 10, 0, 0, 10_000, 1.0],          # no width: 0 (1 x 10,000 if widths were >= 1)
+        [3, 0, 10, 10_000, 0, 1.0],          # no height: 0
+        [4, 100, 0, 0, 50, -1.0],            # -100 x 50 x -1 = 5,000 unless widths are >= 0
+        [5, 0, 100, 50, 0, -1.0],            # 50 x -100 x -1 = 5,000 unless heights are >= 0
+        [6, 0, -1000, 10, -990, 1.0],        # 10 x 10 (x2 - y1 would make it 1,010 wide)
+    ])
+    w = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    h = np.clip(boxes[:, 4] - boxes[:, 2], 0, None)
+    assert int(np.argmax(w * h * boxes[:, 5])) == 1 == pick_single_frame(boxes)
+
+
+def test_row_selection_gives_integer_rows():
+    rows = select_rows(10, 4, 3)
+    assert rows.dtype.kind == "i"
+    assert select_rows(4, 4, 0).dtype.kind == "i"
+
+
+def test_the_errors_say_exactly_what_is_wrong():
+    with pytest.raises(ValueError, match=r"^a trajectory needs at least one frame$"):
+        sample_frames(0)
+    tree = SimilarityTree(dim=8)
+    with pytest.raises(ValueError,
+                       match=r"^every trajectory needs its first leaf \(at least one clip\)$"):
+        tree(unit(1, 2, d=8), torch.tensor([[False, True]]), unit(1, 3, d=8))
+
+
+def test_one_frame_clips_are_allowed_and_the_attention_has_its_tanh():
+    vfn = VideoFeatureNetwork(dim=16, hidden=8, clip_len=1).eval()
+    with torch.no_grad():
+        assert vfn(unit(1, 3, d=16)).shape == (1, 3, 16)
+    attn = VideoFeatureNetwork().attn
+    assert len(attn) == 3 and isinstance(attn[1], torch.nn.Tanh)
+
+
+def test_bool_labels_give_the_same_posterior_loss():
+    out = tree_output([[[2.0, -1.0], [-3.0, 1.0]]], [[[0.5, 0.5], [0.4, 0.6]]], [[True, True]])
+    labels = torch.tensor([[1.0, 0.0]])
+    torch.testing.assert_close(posterior_loss(out, labels.bool()), posterior_loss(out, labels))
+
+
+def test_a_positive_scored_zero_still_gives_a_finite_ranking_loss():
+    score = torch.tensor([[0.0, 0.5, 0.9]])
+    out = TreeOutput(score, torch.zeros(1, 3, 1), torch.ones(1, 3, 1),
+                     torch.ones(1, 1, dtype=torch.bool))
+    loss = ranking_loss(out, torch.tensor([0]))
+    s = score.clamp(1e-6, 1 - 1e-6)
+    want = -torch.log_softmax(torch.log(s / (1 - s)), -1)[0, 0]
+    assert torch.isfinite(loss)
+    torch.testing.assert_close(loss, want)
+
+
+def test_asymnet_passes_its_settings_to_its_parts():
+    model = AsymNet(spp_dim=20, dim=16, head_hidden=12, clip_len=2, head_dropout=0.25,
+                    color_dim=6)
+    assert model.head.spp[1].p == 0.25
+    assert model.head.color is not None and model.head.color_dim == 6
+    assert model.vfn.clip_len == 2 and model.clip_len == 2
+
+
+def test_asymnet_score_is_the_vfn_then_the_tree_with_the_mask_and_quality():
+    torch.manual_seed(10)
+    model = AsymNet(spp_dim=20, dim=16, head_hidden=12, color_dim=0).eval()
+    torch.nn.init.normal_(model.vfn.out.weight, std=0.3)
+    torch.nn.init.normal_(model.vfn.attn[-1].weight, std=0.5)
+    frames = unit(2, 8, d=16)
+    mask = torch.tensor([[True, True], [True, False]])
+    quality = torch.rand(2, 8, QUALITY_DIM)
+    shop = unit(3, d=16)
+    with torch.no_grad():
+        got = model.score(frames, mask, shop, quality)
+        want = model.tree(model.vfn(frames, mask, quality), mask, shop)
+        torch.testing.assert_close(got.score, want.score)
+        assert not torch.allclose(got.score, model.score(frames, mask, shop).score)
+
+
+def test_the_weights_file_makes_its_folders_and_refuses_pickled_code(tmp_path):
+    model = small_model()
+    path = tmp_path / "a" / "b" / "c.pt"
+    save_asymnet(model, path)
+    assert path.is_file()
+    payload = torch.load(path, weights_only=True)
+    payload["meta"] = {"note": Pickled()}  # an object a weights file never holds
+    evil = tmp_path / "evil.pt"
+    torch.save(payload, evil)
+    with pytest.raises(WeightsError, match=f"^cannot read AsymNet weights {evil}: "):
+        load_asymnet(evil)
+
+
+class Pickled:
+    """A class of this module: loading it would run this module's code."""
+
+
+def test_the_matcher_reads_a_weights_file_and_picks_its_device(tmp_path):
+    model = small_model()
+    path = tmp_path / "m.pt"
+    version = save_asymnet(model, path, {"seed": 4})
+    m = TrajectoryMatcher(weights=path, device="cpu")
+    assert m.meta == {"seed": 4} and m.version == version
+    torch.testing.assert_close(outputs(m.model), outputs(load_asymnet(path)[0]))
+    auto = TrajectoryMatcher(model=small_model())  # "auto": CUDA if torch sees it, else CPU
+    assert auto.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    frames = unit(6, d=16).numpy()
+    cand = unit(4, d=16).numpy()
+    np.testing.assert_array_equal(auto.rank(frames, cand).scores,
+                                  auto.rank(frames, cand, "asymnet").scores)
+
+
+def test_a_device_failure_moves_the_matcher_to_the_cpu_and_says_so(monkeypatch):
+    from engine.device import INJECT_ENV, take_notices
+
+    take_notices()
+    monkeypatch.setenv(INJECT_ENV, "1")
+    m = TrajectoryMatcher(model=small_model(), device="cpu")
+    frames, cand = unit(6, d=16).numpy(), unit(4, d=16).numpy()
+    got = m.rank(frames, cand)  # the first call fails as a CUDA error would, then runs again
+    assert m.device == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in m.model.parameters())
+    assert m.guard.fell_back.startswith("AsymNet: the CPU device failed (CUDA error: ")
+    assert m.guard.fell_back.endswith("; run again on the CPU")
+    assert take_notices() == [m.guard.fell_back]
+    np.testing.assert_array_equal(got.scores, m.rank(frames, cand).scores)
