@@ -9,11 +9,9 @@ import sys
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_VIDEO = ROOT / "resources" / "demo" / "demo.mp4"
-DEMO_ANNOTATIONS = ROOT / "resources" / "demo" / "demo.json"
-DEMO_CATALOG = ROOT / "resources" / "demo"  # catalog/products.jsonl and images
-REAL_LABELS = ROOT / "resources" / "real" / "labels.json"
+from engine.resources import DEMO_ANNOTATIONS, DEMO_CATALOG, DEMO_VIDEO, REAL_LABELS
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, for its .cache
 REAL_DATA = ROOT / ".cache" / "real"  # scripts/fetch_real_footage.py writes it
 
 

@@ -6,11 +6,10 @@ translation falls back to English with a message. Prices follow the same locale
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 
-I18N = Path(__file__).resolve().parent.parent / "resources" / "i18n"
+from engine.resources import I18N
+
 AVAILABLE = ("zh_CN",)
 
 

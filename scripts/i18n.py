@@ -14,7 +14,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-I18N = ROOT / "resources" / "i18n"
+sys.path.insert(0, str(ROOT))
+
+from engine import resources  # noqa: E402
+
+I18N = resources.I18N
 CONTEXT = "Video2Shop"
 LANGS = ("zh_CN",)
 

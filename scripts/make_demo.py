@@ -17,13 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine import resources  # noqa: E402
 from engine.synth.generate import generate  # noqa: E402
 
 SEED = 7
 
 
 def main() -> int:
-    out = ROOT / "resources" / "demo"
+    out = resources.DEMO
     with tempfile.TemporaryDirectory() as tmp:
         card = generate(tmp, "demo", SEED, log=lambda m: print(m, file=sys.stderr))
         src = Path(tmp)

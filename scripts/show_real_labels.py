@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from engine import resources  # noqa: E402
 from engine.train.realdata import load_manifest  # noqa: E402
 from engine.video import VideoReader  # noqa: E402
 
@@ -63,7 +64,7 @@ def draw(img: np.ndarray, labels: list[tuple[dict, np.ndarray]], title: str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", default=str(ROOT / "resources" / "real" / "labels.json"))
+    parser.add_argument("--labels", default=str(resources.REAL_LABELS))
     parser.add_argument("--data", default=str(ROOT / ".cache" / "real"), metavar="DIR")
     parser.add_argument("--out", default="/tmp/real_labels", metavar="DIR")
     parser.add_argument("--clip-frames", action="store_true")

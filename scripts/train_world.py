@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine import resources  # noqa: E402
 from engine.detect.world import SIZE, TAPS, FeatureNet, WorldClassifier  # noqa: E402
 
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -222,7 +223,7 @@ def predict(model, x: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "resources" / "models" / "world.json"))
+    ap.add_argument("--out", default=str(resources.WORLD_WEIGHTS))
     ap.add_argument("--work", help="keep the rendered clips and wheels here (default: a "
                     "temporary folder)")
     ap.add_argument("--seed", type=int, default=0)

@@ -25,9 +25,9 @@ from engine.asymnet.tree import SimilarityTree, TreeOutput
 from engine.asymnet.vfn import CLIP_LEN, MAX_CLIPS, VideoFeatureNetwork, sample_frames
 from engine.backbone import WeightsError, pick_device
 from engine.device import DeviceGuard
+from engine.resources import ASYMNET_WEIGHTS
 
-MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
-DEFAULT_WEIGHTS = MODELS_DIR / "asymnet.pt"
+DEFAULT_WEIGHTS = ASYMNET_WEIGHTS
 FORMAT = "video2shop-asymnet"
 FORMAT_VERSION = 3  # 3: the IFN's colour descriptor beside the SPP vector
 METHODS = ("single_frame", "avg_pool", "asymnet")

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.resources import GARMENT_WEIGHTS
 from engine.types import Detections
 
 
@@ -43,8 +44,6 @@ def tracker_settings(detector: Detector, overrides: dict | None = None) -> dict:
     return out
 
 
-GARMENT_WEIGHTS = Path(__file__).resolve().parents[2] / "resources" / "models" / \
-    "garment_detector.pt"
 
 
 def _no_cuda_here() -> bool:

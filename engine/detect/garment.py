@@ -28,7 +28,6 @@ from engine.detect.decode import Letterbox, postprocess, to_detections  # noqa: 
 from engine.device import DeviceGuard
 from engine.types import Detections
 
-MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "models"
 DEFAULT_WEIGHTS = GARMENT_WEIGHTS
 STRIDE = 8
 SPLIT_BLOCK = 4  # blocks 0..4 (stride 8) can be frozen and their output cached for training

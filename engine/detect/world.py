@@ -24,9 +24,8 @@ import cv2
 import numpy as np
 
 from engine.detect.base import DetectorError
+from engine.resources import WORLD_WEIGHTS
 
-ROOT = Path(__file__).resolve().parents[2]
-WORLD_WEIGHTS = ROOT / "resources" / "models" / "world.json"
 SIZE = 224
 TAPS = (16, 32)
 

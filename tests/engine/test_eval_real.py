@@ -12,12 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
+from engine.resources import REAL_LABELS
 from engine.train.eval_real import evaluate_real, load_labels, score_frame
 from engine.train.realdata import PanZoom, load_manifest, map_box, write_still_clip
 from engine.video import VideoReader
 from tests.conftest import ROOT, _need_ffmpeg
 
-LABELS = ROOT / "resources" / "real" / "labels.json"
+LABELS = REAL_LABELS
 OPENCV_DOC = "/usr/share/doc/opencv-doc/examples/data"
 
 

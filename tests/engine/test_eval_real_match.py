@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from engine.resources import DEMO_CATALOG
 from engine.train.eval_real import LabelsError
 from engine.train.eval_real_match import check_pairs, default_pairs, markdown_table
 from engine.train.realdata import RealDataError, load_manifest
@@ -45,7 +46,7 @@ def test_real_garments_find_their_own_crop_among_the_shops(real_footage):  # noq
     from engine.train.eval_real_match import evaluate_real_match
 
     report = evaluate_real_match(LABELS, create_detector(), TrajectoryMatcher(device="cpu"),
-                                 data_dir=real_footage, demo_catalog=ROOT / "resources" / "demo")
+                                 data_dir=real_footage, demo_catalog=DEMO_CATALOG)
     overall = report["overall"]
     assert overall["engine"]["queries"] == 18
     assert overall["tracked"] >= 12

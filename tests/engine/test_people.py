@@ -18,6 +18,7 @@ from engine.detect import create_detector
 from engine.detect.fused import FusedDetector
 from engine.detect.world import WorldClassifier, WorldModelError
 from engine.geometry import iou_matrix
+from engine.resources import DEMO_VIDEO
 from engine.types import Detections
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -93,7 +94,7 @@ def test_the_localiser_finds_far_away_pedestrians(people):
 
 
 def test_auto_picks_the_garment_detector_on_the_demo_and_the_localiser_on_real_people(auto):
-    cap = cv2.VideoCapture(str(ROOT / "resources" / "demo" / "demo.mp4"))
+    cap = cv2.VideoCapture(str(DEMO_VIDEO))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 150)
     ok, frame = cap.read()
     cap.release()
@@ -184,7 +185,7 @@ def test_the_world_classifier_export_gives_the_torch_networks_numbers(tmp_path):
     net = FeatureNet("cpu")
     path = export_features(net, tmp_path / "world-features.onnx")
     frames = [_read(OPENCV_DATA / n) for n in ("messi5.jpg", "basketball1.png")]
-    cap = cv2.VideoCapture(str(ROOT / "resources" / "demo" / "demo.mp4"))
+    cap = cv2.VideoCapture(str(DEMO_VIDEO))
     frames.append(cap.read()[1])
     cap.release()
     torch_p = WorldClassifier(features=net).p_synthetic(frames)
