@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 
 from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
+from engine.video import iter_frames, probe
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 OPT_IN = {"soak"}  # run only when named: an hour or two of wall time
@@ -125,13 +126,8 @@ def real_clip_720(real_dir: Path, out: Path) -> Path:
             pan = PanZoom(spec["frames"], tuple(spec["start"]), tuple(spec["end"]))
             for window in pan.windows((still.shape[1], still.shape[0]), REAL_CLIP_SIZE):
                 writer.write(render_frame(still, window, REAL_CLIP_SIZE))
-        cap = cv2.VideoCapture(str(sources["vtest"].video))
-        for _ in range(150):
-            ok, frame = cap.read()
-            if not ok:
-                break
+        for _, frame in iter_frames(sources["vtest"].video, stop=150):
             writer.write(cv2.resize(frame, REAL_CLIP_SIZE, interpolation=cv2.INTER_LINEAR))
-        cap.release()
     tmp.replace(out)
     stamp.write_text(key)
     return out
@@ -155,14 +151,12 @@ def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
     from engine.detect import create_detector
     from engine.pipeline import StageTimes, run_analysis
 
-    cap = cv2.VideoCapture(str(video))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    fps = probe(video).fps
     n = 0
     t0 = time.perf_counter()
-    while cap.read()[0]:
+    for _ in iter_frames(video):
         n += 1
     decode_s = time.perf_counter() - t0
-    cap.release()
     out: dict[str, Any] = {"video": str(video), "frames": n,
                            "decode_fps": round(n / decode_s, 1)}
     detector = create_detector(opts.get("detector", "auto"), device=opts.get("device", "auto"))
@@ -275,7 +269,6 @@ def _demo_embeddings(matcher) -> tuple[Any, Any, Any]:
     import numpy as np
 
     from engine.annotations import load_annotations
-    from engine.train.data import iter_frames
 
     demo = DEMO_VIDEO.parent
     rows = [json.loads(x) for x in (demo / "catalog" / "products.jsonl").read_text().splitlines()

@@ -23,9 +23,9 @@ from app.memory import trim
 from app.playback import Backend, create_backend
 from app.settings import Settings
 from app.subtitles import SubtitleController
-from engine.annotations import AnnotationIndex, AnnotationsError, load_annotations
+from engine.annotations import AnnotationsError, load_annotations
 from engine.framesync import FrameLocator, ThumbnailIndexer, ThumbnailStore
-from engine.types import Detections, VideoInfo
+from engine.types import AnnotationIndex, Detections, VideoInfo
 from engine.video import VideoError, VideoReader
 from ui.controls import RATES
 from ui.main_window import MainWindow
@@ -123,7 +123,7 @@ class PlayerController(QObject):
         # the boxes, and loaded annotations are ground truth drawn beside them
         self.engine = engine
         self.kiosk_mode = False
-        self.snapshot = None  # the engine's latest engine.live.Snapshot for this video
+        self.snapshot = None  # the engine's latest engine.types.Snapshot for this video
         self.reference: AnnotationIndex | None = None
         self._video_generation = 0
         self._region_generation = 0

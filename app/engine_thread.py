@@ -1,7 +1,7 @@
 """The engine's QThread: analyses the open video ahead of the playhead and matches what it finds.
 
 The main thread only calls the methods below (each takes a lock for a moment and wakes the
-thread) and receives values by signal (``engine.live.Snapshot``, messages). The thread owns the
+thread) and receives values by signal (``engine.types.Snapshot``, messages). The thread owns the
 detector, the analysis session and the catalogue it was given, which it closes itself when it
 is replaced, so nothing is closed while it is in use. Every exception becomes a ``failed``
 signal; after a few in a row on one video the engine stops analysing that video and says so.
@@ -24,7 +24,7 @@ TRIM_EVERY_S = 5.0  # give the analysis' freed heap back this often while it run
 
 
 class EngineThread(QThread):
-    snapshot_ready = Signal(int, object)  # generation, engine.live.Snapshot
+    snapshot_ready = Signal(int, object)  # generation, engine.types.Snapshot
     failed = Signal(int, str)  # generation, message for the status bar
     status = Signal(int, str)
     search_done = Signal(int, list)  # generation, [Match] for a region the viewer drew

@@ -55,7 +55,7 @@ def _pack_evidence(evidence: list) -> bytes | None:
 
 
 def _unpack_evidence(blob: bytes | None) -> list:
-    from engine.live import Evidence
+    from engine.types import Evidence
 
     if not blob:
         return []
@@ -142,10 +142,10 @@ class AnalysisCache:
                            (key, video, json.dumps(state, separators=(",", ":")), time.time()))
 
     def load_matches(self, key: str, catalog: str, evidence: bool = True) -> dict:
-        """track id -> engine.live.TrackResult, for this analysis and catalogue; without
+        """track id -> engine.types.TrackResult, for this analysis and catalogue; without
         ``evidence`` the deciding frames are left in the file (``load_evidence`` reads them
         for one track)."""
-        from engine.live import TrackResult
+        from engine.types import TrackResult
 
         if self.db is None:
             return {}

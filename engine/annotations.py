@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.types import Detections, Match, Track
+from engine.types import AnnotationIndex, Match, Track
 
 
 class AnnotationsError(ValueError):
@@ -150,46 +150,3 @@ def _parse_boxes(raw: Any, where: str) -> np.ndarray:
         frames.add(int(frame))
         rows.append([*b, 1.0] if len(b) == 5 else b)
     return np.asarray(rows, dtype=np.float64).reshape(-1, 6)
-
-
-class AnnotationIndex:
-    """Per-frame lookup of the boxes of many tracks: ``detections_at(frame)``.
-
-    Built with a few numpy operations (all boxes sorted by frame), so that the engine can make
-    a new one after every step without holding the interpreter for long (the player's main
-    thread waits for it); a lookup is a binary search, cheap enough for every painted frame.
-    """
-
-    def __init__(self, tracks: list[Track]) -> None:
-        self.tracks = {t.track_id: t for t in tracks}
-        kept = [t for t in tracks if len(t.boxes)]
-        if kept:
-            rows = np.concatenate([t.boxes for t in kept])
-            owner = np.repeat(np.arange(len(kept)), [len(t.boxes) for t in kept])
-            order = np.argsort(rows[:, 0], kind="stable")  # within a frame: track order
-            self._rows, self._owner = rows[order], owner[order]
-        else:
-            self._rows, self._owner = np.zeros((0, 6)), np.zeros(0, np.int64)
-        self._frames = self._rows[:, 0].astype(np.int64)
-        self._ids = np.array([t.track_id for t in kept], np.int64)
-        self._categories = np.array([t.category for t in kept], dtype=object)
-        self._match = np.array([t.matches[0].score if t.matches else np.nan for t in kept],
-                               np.float64)
-
-    def detections_at(self, frame: int) -> Detections:
-        lo, hi = np.searchsorted(self._frames, [int(frame), int(frame) + 1])
-        if lo == hi:
-            return Detections.empty()
-        rows, owner = self._rows[lo:hi], self._owner[lo:hi]
-        return Detections(
-            xyxy=rows[:, 1:5].astype(np.float32),
-            confidence=rows[:, 5].astype(np.float32),
-            tracker_id=self._ids[owner],
-            data={"category": self._categories[owner], "match_score": self._match[owner]},
-        )
-
-    def track(self, track_id: int) -> Track | None:
-        return self.tracks.get(track_id)
-
-    def __len__(self) -> int:
-        return len(self.tracks)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.video import FrameStream
+
 THUMB_SIZE = (64, 36)  # width, height: 2.3 KB a frame; a marker of a few pixels still shows
 
 
@@ -157,17 +159,13 @@ class ThumbnailIndexer:
 
     def _run(self) -> None:
         try:
-            cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
-            try:
-                self._loop(cap)
-            finally:
-                cap.release()
+            with FrameStream(self.path) as stream:
+                self._loop(stream)
         except Exception as exc:  # reported, never silent: the player falls back to the clock
             if self._on_error:
                 self._on_error(f"frame indexer stopped: {exc}")
 
-    def _loop(self, cap: cv2.VideoCapture) -> None:
-        pos = -1  # index the next cap.read() returns, -1 = unknown
+    def _loop(self, stream: FrameStream) -> None:
         while not self._stop.is_set():
             head = self._playhead
             self._moved.clear()
@@ -181,16 +179,14 @@ class ThumbnailIndexer:
             if nxt >= end:
                 self._moved.wait(0.2)
                 continue
-            if pos != nxt:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, nxt)
-                pos = nxt
+            stream.seek(nxt)  # frame-exact; nothing to do when it is already there
             # decode a batch, then look again at where the playhead is
             for _ in range(25):
+                pos = stream.position
                 if self._stop.is_set() or self._moved.is_set() or pos >= end:
                     break
-                ok, frame = cap.read()
-                if not ok:
+                frame = stream.read()
+                if frame is None:
                     self.frame_count = pos  # truncated: nothing more to index
                     break
                 self.store.put(pos, thumbnail(frame))
-                pos += 1

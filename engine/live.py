@@ -22,20 +22,27 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from engine.annotations import AnnotationIndex, Annotations
+from engine.annotations import Annotations
 from engine.detect.base import Detector, tracker_settings
 from engine.geometry import iou_matrix
 from engine.pipeline import StageTimes
 from engine.track import GarmentTracker, ShotCutDetector
-from engine.types import Match, Track, VideoInfo
-from engine.video import VideoError
+from engine.types import (
+    AnnotationIndex,
+    Evidence,
+    Snapshot,
+    Track,
+    TrackResult,
+    VideoInfo,
+)
+from engine.video import FrameStream
 
 if TYPE_CHECKING:
     from engine.analysis_cache import AnalysisCache
@@ -65,19 +72,15 @@ class _Run:
         self.carry: tuple[np.ndarray, bool] | None = None
         self.tracker = GarmentTracker(fps, **tracker_kwargs)
         self.cuts = ShotCutDetector(cut_threshold)
-        self.cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
-        if not self.cap.isOpened():
-            raise VideoError(f"cannot open {path}")
-        first = max(0, start - 1)  # the frame before primes the shot-cut detector
-        if first > 0:  # OpenCV's frame seeks are exact on H.264 (docs/player.md)
-            self.cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+        # the frame before primes the shot-cut detector
+        self.frames = FrameStream(path, max(0, start - 1))
         if start > 0:
-            ok, prev = self.cap.read()
-            if ok:
+            prev = self.frames.read()
+            if prev is not None:
                 self.cuts.is_cut(prev)
 
     def close(self) -> None:
-        self.cap.release()
+        self.frames.close()
 
 
 def _interpolate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -204,9 +207,9 @@ class LiveAnalysis:
                     run.carry = None
                 while len(frames) < min(self.stride * self.batch, b - f):
                     t0 = time.perf_counter()
-                    ok, frame = run.cap.read()
+                    frame = run.frames.read()
                     times.ms["decode"] += (time.perf_counter() - t0) * 1000
-                    if not ok:
+                    if frame is None:
                         break
                     frames.append(frame)
                     t0 = time.perf_counter()
@@ -220,9 +223,9 @@ class LiveAnalysis:
                 # ends one
                 if f + len(frames) < self.frame_count:
                     t0 = time.perf_counter()
-                    ok, frame = run.cap.read()
+                    frame = run.frames.read()
                     times.ms["decode"] += (time.perf_counter() - t0) * 1000
-                    if ok:
+                    if frame is not None:
                         t0 = time.perf_counter()
                         run.carry = (frame, run.cuts.is_cut(frame))
                         times.ms["cuts"] += (time.perf_counter() - t0) * 1000
@@ -423,36 +426,6 @@ def _unpack_boxes(text: str, columns: int) -> np.ndarray:
 def track_key(track: Track) -> str:
     """Names a trajectory's extent: its matches are redone when stitching changes it."""
     return f"{track.first_frame}-{track.last_frame}-{len(track.boxes)}"
-
-
-@dataclass
-class Evidence:
-    """One frame of a trajectory and the weight the similarity tree gave it for the best
-    match; ``crop`` is what the IFN saw (RGB)."""
-
-    frame: int
-    weight: float
-    crop: np.ndarray
-
-
-@dataclass
-class TrackResult:
-    key: str
-    matches: list[Match]
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-@dataclass
-class Snapshot:
-    """What the player shows, as values: built off the main thread, never changed after."""
-
-    index: AnnotationIndex
-    tracks: list[Track]
-    analysed: list[tuple[int, int]]
-    frame_count: int
-    evidence: dict[int, list[Evidence]]
-    complete: bool
-    matched: int
 
 
 class LiveSession:

@@ -21,7 +21,7 @@ from engine.annotations import Annotations
 from engine.asymnet.ifn import frame_box
 from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
 from engine.types import Match, Track
-from engine.video import VideoError
+from engine.video import FrameStream
 
 if TYPE_CHECKING:
     from engine.catalog.retrieval import Catalog, ProductMatch
@@ -55,30 +55,19 @@ def track_crops(video: str | Path, tracks: Sequence[Track], frames_per_track: in
             wanted.setdefault(int(t.boxes[r, 0]), []).append((ti, int(r)))
     crops: dict[tuple[int, int], np.ndarray] = {}
     if wanted:
-        cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
-        if not cap.isOpened():
-            raise VideoError(f"cannot open {video}")
-        try:
+        with FrameStream(video, min(wanted)) as stream:
             last = max(wanted)
-            f = min(wanted)
-            if f > 0:  # OpenCV's frame seeks are exact on H.264 (docs/player.md)
-                cap.set(cv2.CAP_PROP_POS_FRAMES, f)
-                if int(cap.get(cv2.CAP_PROP_POS_FRAMES)) != f:
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    f = 0
-            while f <= last:
+            while stream.position <= last:
+                f = stream.position
                 if f in wanted:
-                    ok, frame = cap.read()
-                    if not ok:
+                    frame = stream.read()
+                    if frame is None:
                         break
                     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                     for ti, r in wanted[f]:
                         crops[(ti, r)] = frame_box(rgb, tracks[ti].boxes[r, 1:5])
-                elif not cap.grab():
+                elif not stream.grab():
                     break
-                f += 1
-        finally:
-            cap.release()
     out: list[TrackCrops | None] = []
     for ti, plan in enumerate(plans):
         have = [] if plan is None else [int(r) for r in plan[0] if (ti, int(r)) in crops]

@@ -14,14 +14,13 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from engine.annotations import Annotations
 from engine.detect.base import Detector, tracker_settings
 from engine.track import GarmentTracker, ShotCutDetector
 from engine.types import Track
-from engine.video import VideoError, probe
+from engine.video import FrameStream, probe
 
 
 @dataclass
@@ -54,9 +53,7 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
     info = probe(path)
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        raise VideoError(f"cannot open {path}")
+    stream = FrameStream(path)
     tracker = GarmentTracker(info.fps, **tracker_settings(detector, tracker_kwargs))
     cuts = ShotCutDetector(cut_threshold)
     times = times or StageTimes()
@@ -79,9 +76,9 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
                 carry = None
             while len(frames) < want_frames:
                 t0 = time.perf_counter()
-                ok, frame = cap.read()
+                frame = stream.read()
                 times.ms["decode"] += (time.perf_counter() - t0) * 1000
-                if not ok:
+                if frame is None:
                     break
                 frames.append(frame)
                 t0 = time.perf_counter()
@@ -93,9 +90,9 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
             # batch's last frame ends one
             if max_frames is None or index + len(frames) < max_frames:
                 t0 = time.perf_counter()
-                ok, frame = cap.read()
+                frame = stream.read()
                 times.ms["decode"] += (time.perf_counter() - t0) * 1000
-                if ok:
+                if frame is not None:
                     t0 = time.perf_counter()
                     carry = (frame, cuts.is_cut(frame))
                     times.ms["cuts"] += (time.perf_counter() - t0) * 1000
@@ -127,7 +124,7 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
             times.frames = index
             yield Progress(index, info.frame_count, len(tracks), time.monotonic() - t_start)
     finally:
-        cap.release()
+        stream.close()
     tracks += tracker.finish()
     video = {"fps": info.fps, "frame_count": index, "width": info.width, "height": info.height,
              "shots": [[a, b] for a, b in zip(shots, [*shots[1:], index], strict=True)],

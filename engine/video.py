@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         raise VideoError(f"{p.name} is empty (0 bytes): the file was not written completely")
     if not os.access(p, os.R_OK):
         raise VideoError(f"Cannot read {p.name}: permission denied")
-    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)  # not _open: a refusal is diagnosed below
     try:
         opened = cap.isOpened()
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) if opened else 0
@@ -144,6 +145,117 @@ def _has_audio_only(path: Path) -> bool:
     return "audio" in out and "video" not in out
 
 
+def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    """OpenCV's FFmpeg capture of ``path``: the one place the engine opens one (issue 15)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(f"Cannot open {Path(path).name} for reading")
+    return cap
+
+
+class FrameStream:
+    """Decoded frames in order from an exact index: the decoder of every sequential pass (the
+    analysis, the crops matching needs, training data, the player's frame indexer).
+
+    ``position`` is the index of the frame the next ``read`` returns. ``seek`` is exact:
+    OpenCV's ``CAP_PROP_POS_FRAMES`` seeks land on the frame asked for on H.264
+    (docs/player.md); a container whose seek lands elsewhere is decoded from its start
+    instead, slower but still the right frame. Not thread-safe: one owner a stream
+    (``VideoReader`` is the shared, locked random access).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], start: int = 0) -> None:
+        self.path = str(path)
+        self._cap = _open(path)
+        self.position = 0
+        self._check = False  # the first frame after a seek is checked (truncated files)
+        self._ended = False  # a seek found the end before the frame asked for
+        if start:
+            self.seek(start)
+
+    def seek(self, index: int) -> None:
+        if index < 0:
+            raise ValueError(f"frame index must be >= 0, got {index}")
+        if index == self.position and not self._ended:
+            return
+        self._ended = False
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if index == 0 or round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == index:
+            self.position, self._check = index, index > 0
+            return
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self.position, self._check = 0, False
+        while self.position < index and self.grab():
+            pass
+        # short of it: the stream ends first (a truncated file), and stays ended; what the
+        # decoder would hand back now is an older frame
+        self._ended = self.position < index
+
+    def read(self) -> np.ndarray | None:
+        """Frame ``position`` (BGR), then the next; None past the last decodable frame."""
+        if self._ended:
+            return None
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            return None
+        self.position += 1
+        if self._check:
+            # past the end of a truncated stream a seek does not fail: FFmpeg hands back the
+            # last frame it could decode, and the capture's position tells the truth
+            self._check = False
+            if round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) != self.position:
+                self.position -= 1
+                return None
+        return frame
+
+    def grab(self) -> bool:
+        """Step over frame ``position`` without converting it; False at the end."""
+        if self._ended or not self._cap.grab():
+            return False
+        self.position += 1
+        if self._check:
+            self._check = False
+            if round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) != self.position:
+                self.position -= 1
+                return False
+        return True
+
+    def frames(self, stop: int | None = None, step: int = 1
+               ) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, frame) for every ``step``-th frame from ``position`` up to ``stop``
+        (exclusive; None: the end), stepping over the others without converting them."""
+        if step < 1:
+            raise ValueError(f"step must be >= 1, got {step}")
+        first = self.position
+        while stop is None or self.position < stop:
+            index = self.position
+            if (index - first) % step == 0:
+                frame = self.read()
+                if frame is None:
+                    return
+                yield index, frame
+            elif not self.grab():
+                return
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_frames(path: str | os.PathLike[str], step: int = 1, start: int = 0,
+                stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, BGR frame) for every ``step``-th frame of ``path`` from ``start``, read in
+    order."""
+    with FrameStream(path, start) as stream:
+        yield from stream.frames(stop, step)
+
+
 class VideoReader:
     """Exact random access to decoded frames (BGR uint8 arrays).
 
@@ -155,9 +267,7 @@ class VideoReader:
     def __init__(self, path: str | os.PathLike[str], info: VideoInfo | None = None) -> None:
         self.info = info or probe(path)
         self.path = str(path)
-        self._cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
-        if not self._cap.isOpened():
-            raise VideoError(f"Cannot open {Path(path).name} for reading")
+        self._cap = _open(path)
         self._next = 0  # index of the frame the next cap.read() returns
         self._lock = threading.Lock()
         self.frame_count = self.info.frame_count

@@ -133,8 +133,7 @@ def _cache_payload(key: int, trial: int):
 
 def _job_cache(d: Path, trial: int, ready: Callable[[], None]) -> None:
     from engine.analysis_cache import AnalysisCache
-    from engine.live import Evidence, TrackResult
-    from engine.types import Match
+    from engine.types import Evidence, Match, TrackResult
 
     cache = AnalysisCache(d / "analysis.sqlite")
     assert cache.usable and not cache.warning, cache.warning

@@ -49,3 +49,11 @@ def test_the_engine_runs_without_qt_or_vlc():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_one_module_opens_videos():
+    """engine/video.py owns decoding (FrameStream in order, VideoReader at random): a second
+    copy of the seek-and-check drifts (issue 15)."""
+    openers = sorted(str(p.relative_to(ROOT)) for pkg in ("engine", "app", "ui")
+                     for p in (ROOT / pkg).rglob("*.py") if "VideoCapture(" in p.read_text())
+    assert openers == ["engine/video.py"], openers

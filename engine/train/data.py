@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from engine.annotations import Annotations, load_annotations
@@ -46,24 +44,6 @@ def load_split(data: str | Path, split: str) -> list[Clip]:
             raise DataError(f"clip {cid} listed in splits.json has no video at {video}")
         clips.append(Clip(cid, video, load_annotations(root / "clips" / f"{cid}.json")))
     return clips
-
-
-def iter_frames(video: Path, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, BGR frame) for every ``step``-th frame, read sequentially."""
-    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
-    try:
-        i = 0
-        while True:
-            if i % step == 0:
-                ok, frame = cap.read()
-                if not ok:
-                    return
-                yield i, frame
-            elif not cap.grab():
-                return
-            i += 1
-    finally:
-        cap.release()
 
 
 def boxes_by_frame(truth: Annotations) -> dict[int, list[tuple[int, str, np.ndarray]]]:

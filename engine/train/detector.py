@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from engine.backbone import to_tensor
 from engine.detect.garment import STRIDE, GarmentNet, Letterbox, save_weights
 from engine.synth.garments import CATEGORIES
-from engine.train.data import boxes_by_frame, iter_frames, load_split
+from engine.train.data import boxes_by_frame, load_split
+from engine.video import iter_frames
 
 INPUT_SIZE = (512, 288)
 MIN_VISIBLE = 0.3  # boxes less visible than this are not taught as positives

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from engine.analysis_cache import SCHEMA, AnalysisCache, analysis_key
-from engine.live import Evidence, TrackResult
-from engine.types import Match
+from engine.types import Evidence, Match, TrackResult
 
 KEY = analysis_key("f" * 32, "garment", "garment-test", 3, 24)
 CATALOG = "/catalogs/tiny:abc:asymnet-test"

@@ -11,7 +11,8 @@ from engine.detect import DetectorError, create_detector
 from engine.detect.garment import DEFAULT_WEIGHTS, GarmentDetector
 from engine.detect.onnx import OnnxDetector, export_onnx
 from engine.pipeline import run_analysis
-from engine.train.data import iter_frames, load_split
+from engine.train.data import load_split
+from engine.video import iter_frames
 
 
 @pytest.fixture(scope="module")

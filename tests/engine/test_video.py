@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.synth.marker_clip import render_frame
-from engine.video import VideoError, VideoReader, fingerprint, probe
+from engine.video import FrameStream, VideoError, VideoReader, fingerprint, iter_frames, probe
 
 
 def which_frame(image: np.ndarray, frames: int, w: int, h: int) -> int:
@@ -27,6 +27,53 @@ def test_random_access_is_frame_exact(marker_clip):
     with VideoReader(marker_clip[0]) as r:
         for i in order:
             assert which_frame(r.read(i), 100, 320, 180) == i
+
+
+def test_a_frame_stream_starts_and_seeks_exactly(marker_clip):
+    """The one sequential decoder (analysis, matching crops, training, the frame indexer):
+    each read is the frame ``position`` named, after a start, forward and backward seeks."""
+    with FrameStream(marker_clip[0], start=37) as s:
+        assert s.position == 37
+        assert which_frame(s.read(), 100, 320, 180) == 37
+        assert s.grab() and s.position == 39
+        assert which_frame(s.read(), 100, 320, 180) == 39
+        for target in (80, 5, 6, 0, 99):
+            s.seek(target)
+            assert s.position == target
+            assert which_frame(s.read(), 100, 320, 180) == target
+        assert s.position == 100
+        assert s.read() is None and s.position == 100  # the end, not an exception
+        with pytest.raises(ValueError, match="-1"):
+            s.seek(-1)
+
+
+def test_iter_frames_steps_from_its_start_to_its_stop(marker_clip):
+    got = [(i, which_frame(f, 100, 320, 180)) for i, f in iter_frames(marker_clip[0], step=7,
+                                                                       start=10, stop=40)]
+    assert got == [(i, i) for i in (10, 17, 24, 31, 38)]
+    assert [i for i, _ in iter_frames(marker_clip[0], step=30)] == [0, 30, 60, 90]
+    with pytest.raises(ValueError, match="step"):
+        next(iter_frames(marker_clip[0], step=0))
+
+
+def test_a_frame_stream_on_a_truncated_file_ends_where_its_frames_do(bad_files):
+    """Past a truncated stream's end a seek 'succeeds' and FFmpeg hands back the last frame it
+    could decode: the stream says None instead of a wrong frame."""
+    with VideoReader(bad_files["truncated"]) as r:
+        r.check_end()
+        real = r.frame_count
+    with FrameStream(bad_files["truncated"]) as s:
+        s.seek(real + 10)
+        assert s.read() is None
+        s.seek(real - 1)
+        assert which_frame(s.read(), 100, 320, 180) == real - 1
+        assert s.read() is None
+    assert len(list(iter_frames(bad_files["truncated"]))) == real
+
+
+def test_a_file_opencv_cannot_open_is_a_video_error(bad_files):
+    with pytest.raises(VideoError, match="Cannot open"):
+        FrameStream(bad_files["text"])
 
 
 def test_reading_outside_the_video_is_an_index_error(marker_clip):

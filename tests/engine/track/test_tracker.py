@@ -6,9 +6,10 @@ import pytest
 
 from engine.annotations import Annotations
 from engine.track import GarmentTracker, ShotCutDetector
-from engine.train.data import boxes_by_frame, iter_frames, load_split
+from engine.train.data import boxes_by_frame, load_split
 from engine.train.eval_tracking import score_clip
 from engine.types import Detections
+from engine.video import iter_frames
 
 
 def detections_from_truth(rows, rng, jitter=2.0, min_visible=0.3):
