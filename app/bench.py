@@ -46,7 +46,7 @@ def machine() -> dict[str, Any]:
 def models() -> dict[str, Any]:
     """The versions of the shipped models the figures were measured with."""
     from engine.asymnet.model import DEFAULT_WEIGHTS, model_version
-    from engine.detect.base import GARMENT_WEIGHTS
+    from engine.resources import GARMENT_WEIGHTS
 
     out: dict[str, Any] = {}
     try:
@@ -148,8 +148,8 @@ def real_bench(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    from engine.analysis import StageTimes, run_analysis
     from engine.detect import create_detector
-    from engine.pipeline import StageTimes, run_analysis
 
     fps = probe(video).fps
     n = 0

@@ -4,6 +4,7 @@ training) and ``onnx:PATH`` (any YOLO-style ONNX detector)."""
 
 from __future__ import annotations
 
-from engine.detect.base import DETECTORS, Detector, DetectorError, create_detector
+from engine.detect.base import Detector, DetectorError
+from engine.detect.registry import DETECTORS, create_detector
 
 __all__ = ["DETECTORS", "Detector", "DetectorError", "create_detector"]

@@ -1,16 +1,15 @@
-"""The detector protocol and the registry that picks one by name."""
+"""The detector protocol, its error, and the tracker settings a detector implies: what every
+detector module imports (the registry that picks one by name is engine/detect/registry.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from engine.resources import GARMENT_WEIGHTS
 from engine.types import Detections
 
 
@@ -46,112 +45,6 @@ def tracker_settings(detector: Detector, overrides: dict | None = None) -> dict:
 
 
 
-def _no_cuda_here() -> bool:
+def no_cuda_here() -> bool:
     """True when this machine surely has no NVIDIA GPU (no driver): asked without torch."""
     return not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None
-
-
-def cached_garment_onnx(weights: Path = GARMENT_WEIGHTS) -> Detector | None:
-    """The garment detector from its cached ONNX export (made by the first torch load, keyed
-    by the weights' hash), without importing torch: on the CPU, the same network and the same
-    post-processing, a second or so sooner. None when there is no such export yet."""
-    from engine.cache import cache_dir
-
-    try:
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-        found = sorted((cache_dir() / "models").glob(f"garment-*-{digest}.onnx"))
-        if len(found) != 1:
-            return None
-        from engine.detect.onnx import OnnxDetector
-
-        det = OnnxDetector(found[0])
-    except (OSError, DetectorError):
-        return None
-    det.name, det.backend, det.weights_id = "garment", "onnxruntime", digest
-    if det.start_score is None:  # an export made before the key existed
-        return None
-    return det
-
-
-def _garment(device: str, **kw) -> Detector:
-    if not kw and (device == "cpu" or (device == "auto" and _no_cuda_here())):
-        fast = cached_garment_onnx()
-        if fast is not None:
-            return fast
-    from engine.detect.garment import GarmentDetector
-
-    return GarmentDetector.load(device=device, **kw)
-
-
-def _person_layout(device: str, **kw) -> Detector:
-    from engine.detect.person_layout import PersonLayoutDetector
-
-    return PersonLayoutDetector(**kw)
-
-
-def _people(device: str, **kw) -> Detector:
-    from engine.detect.people import PeopleDetector
-
-    return PeopleDetector(**kw)
-
-
-class LazyDetector:
-    """A detector made on its first ``detect``: what it is called, what it names and its
-    version are known before. ``auto`` holds the localiser so: its models take half a second
-    to load, which a synthetic clip never needs and the first boxes should not wait for."""
-
-    def __init__(self, make: Callable[[], Detector], *, name: str, categories: list[str],
-                 version: str, start_score: float | None = None) -> None:
-        self._make, self._detector = make, None
-        self.name, self.categories, self.version = name, categories, version
-        self.start_score = start_score
-
-    @property
-    def loaded(self) -> bool:
-        return self._detector is not None
-
-    @property
-    def detector(self) -> Detector:
-        if self._detector is None:
-            self._detector = self._make()
-        return self._detector
-
-    @property
-    def stage_ms(self) -> dict[str, float]:
-        return getattr(self._detector, "stage_ms", {}) if self._detector is not None else {}
-
-    def detect(self, frames_bgr: Sequence[np.ndarray]) -> list[Detections]:
-        return self.detector.detect(frames_bgr)
-
-
-def _auto(device: str, **kw) -> Detector:
-    from engine.detect.fused import FusedDetector
-    from engine.detect.people import PeopleDetector, people_version
-    from engine.detect.world import WorldClassifier
-
-    people = LazyDetector(lambda: _people(device), name=PeopleDetector.name,
-                          categories=list(PeopleDetector.categories), version=people_version(),
-                          start_score=PeopleDetector.start_score)
-    return FusedDetector(_garment(device), people, WorldClassifier(device=device), **kw)
-
-
-DEFAULT_DETECTOR = "auto"
-
-DETECTORS: dict[str, Callable[..., Detector]] = {
-    "auto": _auto,
-    "garment": _garment,
-    "people": _people,
-    "person-layout": _person_layout,
-}
-
-
-def create_detector(name: str = DEFAULT_DETECTOR, device: str = "auto", **kw) -> Detector:
-    """``name`` is a registry name or ``onnx:PATH``."""
-    if name.startswith("onnx:"):
-        from engine.detect.onnx import OnnxDetector
-
-        return OnnxDetector(name[5:], **kw)
-    if name not in DETECTORS:
-        valid = ", ".join([*DETECTORS, "onnx:PATH"])
-        raise DetectorError(f"unknown detector {name!r}; valid: {valid}")
-    return DETECTORS[name](device, **kw)

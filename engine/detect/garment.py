@@ -10,8 +10,10 @@ post-processing (``postprocess``) serves the torch model and its ONNX export.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,10 @@ from torch import nn
 
 from engine.backbone import EfficientNetLite0, load_imagenet, pick_device, to_tensor
 from engine.cache import cache_dir
-from engine.detect.base import GARMENT_WEIGHTS, DetectorError
+from engine.detect.base import DetectorError
 from engine.detect.decode import Letterbox, postprocess, to_detections  # noqa: F401 (API)
 from engine.device import DeviceGuard
+from engine.resources import GARMENT_WEIGHTS
 from engine.types import Detections
 
 DEFAULT_WEIGHTS = GARMENT_WEIGHTS
@@ -175,7 +178,7 @@ class GarmentDetector:
 
     def _onnx_session(self):
         try:
-            from engine.detect.onnx import OnnxDetector, export_onnx
+            from engine.detect.onnx import OnnxDetector
         except ImportError:
             return None
         cache = cache_dir()
@@ -251,3 +254,30 @@ def save_weights(path: str | Path, net: GarmentNet, categories: list[str],
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
+
+
+def export_onnx(detector, path: str | os.PathLike[str]) -> Path:
+    """Writes a ``GarmentDetector``'s network, decode included, as a YOLO-style ONNX file with
+    its class names and input scaling in the metadata."""
+    import onnx
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w, h = detector.letterbox.size
+    # a float CPU copy: the detector's own network (half precision on CUDA) stays as it is
+    model = YoloStyle(copy.deepcopy(detector.net).float().cpu()).eval()
+    tmp = path.with_suffix(".tmp.onnx")
+    with torch.no_grad():
+        torch.onnx.export(model, torch.zeros(1, 3, h, w), str(tmp), input_names=["images"],
+                          output_names=["output0"], opset_version=17, dynamo=False,
+                          dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
+    proto = onnx.load(str(tmp))
+    for k, v in {"names": json.dumps(detector.categories), "normalize": "lite",
+                 "version": detector.version,
+                 "start_score": str(detector.start_score)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(proto, str(tmp))
+    tmp.replace(path)
+    return path

@@ -11,7 +11,6 @@ the YOLO default) or ``lite`` ((x - 127) / 128, our garment detector).
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import os
 from collections.abc import Sequence
@@ -100,32 +99,3 @@ def _names(raw: str | None) -> list[str]:
     if isinstance(value, dict):
         return [str(value[k]) for k in sorted(value, key=lambda k: int(k))]
     return [str(v) for v in value]
-
-
-def export_onnx(detector, path: str | os.PathLike[str]) -> Path:
-    """Writes a ``GarmentDetector``'s network, decode included, as a YOLO-style ONNX file with
-    its class names and input scaling in the metadata."""
-    import onnx
-    import torch
-
-    from engine.detect.garment import YoloStyle
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    w, h = detector.letterbox.size
-    # a float CPU copy: the detector's own network (half precision on CUDA) stays as it is
-    model = YoloStyle(copy.deepcopy(detector.net).float().cpu()).eval()
-    tmp = path.with_suffix(".tmp.onnx")
-    with torch.no_grad():
-        torch.onnx.export(model, torch.zeros(1, 3, h, w), str(tmp), input_names=["images"],
-                          output_names=["output0"], opset_version=17, dynamo=False,
-                          dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}})
-    proto = onnx.load(str(tmp))
-    for k, v in {"names": json.dumps(detector.categories), "normalize": "lite",
-                 "version": detector.version,
-                 "start_score": str(detector.start_score)}.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.save(proto, str(tmp))
-    tmp.replace(path)
-    return path

@@ -150,10 +150,10 @@ def export_features(net: FeatureNet, path: Path) -> Path:
 def default_features(device: str = "auto"):
     """On a machine without CUDA, the cached ONNX export (made here from the torch network the
     first time); elsewhere the torch network."""
-    from engine.detect.base import _no_cuda_here
+    from engine.detect.base import no_cuda_here
 
     key = _export_key()
-    if key is None or not (device == "cpu" or (device == "auto" and _no_cuda_here())):
+    if key is None or not (device == "cpu" or (device == "auto" and no_cuda_here())):
         return FeatureNet(device)
     from engine.cache import cache_dir
 

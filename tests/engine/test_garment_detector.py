@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from engine.analysis import run_analysis
 from engine.detect import DetectorError, create_detector
-from engine.detect.garment import DEFAULT_WEIGHTS, GarmentDetector
-from engine.detect.onnx import OnnxDetector, export_onnx
-from engine.pipeline import run_analysis
+from engine.detect.garment import DEFAULT_WEIGHTS, GarmentDetector, export_onnx
+from engine.detect.onnx import OnnxDetector
 from engine.train.data import load_split
 from engine.video import iter_frames
 
