@@ -414,7 +414,7 @@ def _progress_printer(label: str):
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from engine.pipeline import analyze
+    from engine.analysis import analyze
     from engine.video import VideoError
 
     catalog = None

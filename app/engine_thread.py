@@ -146,7 +146,7 @@ class EngineThread(QThread):
                     if detector is None:
                         detector = self._make_detector()
                     if cache is None and self.use_cache:
-                        from engine.analysis_cache import AnalysisCache
+                        from engine.analysis.cache import AnalysisCache
 
                         cache = AnalysisCache(self._cache_path)
                         if cache.warning:
@@ -231,7 +231,7 @@ class EngineThread(QThread):
         return create_detector(self.detector_name, device=self.device)
 
     def _session(self, path: str, frame_count: int, detector, catalog, cache):
-        from engine.live import LiveAnalysis, LiveSession
+        from engine.analysis import LiveAnalysis, LiveSession
         from engine.video import probe
 
         info = probe(path)

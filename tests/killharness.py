@@ -132,7 +132,7 @@ def _cache_payload(key: int, trial: int):
 
 
 def _job_cache(d: Path, trial: int, ready: Callable[[], None]) -> None:
-    from engine.analysis_cache import AnalysisCache
+    from engine.analysis.cache import AnalysisCache
     from engine.types import Evidence, Match, TrackResult
 
     cache = AnalysisCache(d / "analysis.sqlite")
@@ -298,7 +298,7 @@ def _check_index(d: Path, trials: int, final: bool) -> str:
 def _check_cache(d: Path, trials: int, final: bool) -> str:
     import sqlite3
 
-    from engine.analysis_cache import AnalysisCache
+    from engine.analysis.cache import AnalysisCache
 
     path = d / "analysis.sqlite"
     if not path.exists():

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from engine.analysis import run_analysis
 from engine.cache import cache_dir
 from engine.catalog.retrieval import Catalog
 from engine.geometry import iou_matrix
 from engine.matching import match_tracks
-from engine.pipeline import run_analysis
 from engine.train.data import load_split
 from engine.train.matching_data import read_products
 from engine.types import Track

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.analysis import run_analysis
 from engine.geometry import iou_matrix
-from engine.pipeline import run_analysis
 from engine.train.realdata import RealDataError, clip_box, load_manifest
 
 IOU = 0.4

@@ -37,12 +37,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.analysis import run_analysis
 from engine.asymnet.ifn import frame_box
 from engine.catalog.importer import import_catalog
 from engine.catalog.retrieval import Catalog
 from engine.geometry import iou_matrix
 from engine.matching import match_one, track_crops
-from engine.pipeline import run_analysis
 from engine.train.eval_real import GARMENTS, IOU, LabelsError, load_labels
 from engine.train.realdata import RealDataError, RealSource, clip_box, load_manifest
 from engine.types import Track

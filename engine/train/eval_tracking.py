@@ -17,9 +17,9 @@ from typing import Any
 import motmetrics as mm
 import numpy as np
 
+from engine.analysis import StageTimes, run_analysis
 from engine.annotations import Annotations
 from engine.geometry import iou_matrix
-from engine.pipeline import StageTimes, run_analysis
 from engine.train.data import boxes_by_frame, load_split
 from engine.train.metrics import average_precision, match_frame
 

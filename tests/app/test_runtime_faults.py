@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from engine.analysis_cache import AnalysisCache
+from engine.analysis.cache import AnalysisCache
 from engine.detect import create_detector
 from tests.conftest import ROOT
 

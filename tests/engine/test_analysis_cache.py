@@ -1,4 +1,4 @@
-"""The analysis cache (engine/analysis_cache.py) on real SQLite files: what goes in comes
+"""The analysis cache (engine/analysis/cache.py) on real SQLite files: what goes in comes
 back, a damaged or newer database is moved aside for a fresh one, and a place that cannot
 hold a database leaves the engine working without a cache, with a message, never an
 exception."""
@@ -10,7 +10,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from engine.analysis_cache import SCHEMA, AnalysisCache, analysis_key
+from engine.analysis.cache import SCHEMA, AnalysisCache, analysis_key
 from engine.types import Evidence, Match, TrackResult
 
 KEY = analysis_key("f" * 32, "garment", "garment-test", 3, 24)

@@ -1,4 +1,5 @@
-"""``engine.pipeline.analyze`` on a real two-shot clip (two benchmark clips joined by ffmpeg):
+"""``engine.analysis.analyze`` (the player's loop, segments in order)
+on a real two-shot clip (two benchmark clips joined by ffmpeg):
 which frames reach the detector (every stride-th, each shot's first and last, the video's
 last), the shots it finds, the progress it reports, ``max_frames`` and bad settings."""
 
@@ -10,8 +11,8 @@ import subprocess
 
 import pytest
 
+from engine.analysis import SEGMENT, Progress, StageTimes, analyze, run_analysis
 from engine.detect import create_detector
-from engine.pipeline import Progress, StageTimes, analyze, run_analysis
 
 
 class Recording:
@@ -79,7 +80,8 @@ def test_progress_counts_up_to_the_last_frame(two_shots):
     ann, _, _, progress = detected_frames(path, stride=3, batch=4)
     assert all(isinstance(p, Progress) for p in progress)
     frames = [p.frame for p in progress]
-    assert frames == sorted(frames) and frames[0] == 12 and frames[-1] == 2 * cut
+    # one progress a segment of the player's loop (SEGMENT frames), the last at the end
+    assert frames == [*range(SEGMENT, 2 * cut, SEGMENT), 2 * cut]
     assert all(p.frame_count == 2 * cut for p in progress)
     assert progress[-1].tracks <= len(ann.tracks)  # tracks of the open shot finish at the end
     assert [p.seconds for p in progress] == sorted(p.seconds for p in progress)
@@ -107,7 +109,7 @@ def test_the_live_engine_detects_the_same_frames_in_order(two_shots):
     """The player's engine (segments of 40 frames, batches of 4 x stride) on the same clip,
     in order: the frame before the cut ends a batch and a segment there, and is detected all
     the same (it is read one frame ahead), so both paths see the same frames."""
-    from engine.live import LiveAnalysis
+    from engine.analysis import LiveAnalysis
     from engine.video import probe
 
     path, cut = two_shots

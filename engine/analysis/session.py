@@ -1,0 +1,238 @@
+"""One open video in the player: analysis, matching, and the order of the work
+(``LiveSession``): what the viewer is looking at first, then what is ahead of the playhead,
+then the rest. Its state is plain values, so the analysis cache (engine/analysis/cache.py)
+stores it and a reopened video shows its boxes at once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from engine.analysis.loop import LiveAnalysis
+from engine.annotations import Annotations
+from engine.types import AnnotationIndex, Evidence, Snapshot, Track, TrackResult
+
+if TYPE_CHECKING:
+    from engine.analysis.cache import AnalysisCache
+    from engine.catalog.retrieval import Catalog
+
+
+def track_key(track: Track) -> str:
+    """Names a trajectory's extent: its matches are redone when stitching changes it."""
+    return f"{track.first_frame}-{track.last_frame}-{len(track.boxes)}"
+
+
+class LiveSession:
+    """One open video: analysis, matching against the catalogue, and the order of the work.
+
+    ``step(playhead, paused)`` does one unit of work (a segment, or matching one trajectory) and
+    says what it did, or returns None when nothing is left. Matching a trajectory the viewer
+    clicked comes first (``request_match``)."""
+
+    def __init__(self, analysis: LiveAnalysis, *, catalog: Catalog | None = None,
+                 cache: AnalysisCache | None = None, k: int = 10, frames_per_track: int = 40,
+                 lookahead_s: float = 8.0, evidence_frames: int = 12,
+                 evidence_tracks: int = 200) -> None:
+        self.analysis = analysis
+        self.k, self.frames_per_track = k, frames_per_track
+        self.evidence_frames = evidence_frames
+        # Deciding frames are kept in memory for the tracks matched (or asked for) last, about
+        # 180 kB a track; the others are read back from the cache, or matched again, when the
+        # viewer asks (an hour of drama has ~2,000 tracks: 350 MB otherwise).
+        self.evidence_tracks = evidence_tracks
+        self._evidence_held: OrderedDict[int, None] = OrderedDict()
+        self._evidence_dropped: set[int] = set()
+        self.lookahead = int(lookahead_s * analysis.info.fps)
+        self.results: dict[int, TrackResult] = {}
+        self.urgent: list[int] = []
+        self.errors: list[str] = []
+        self._tracks: list[tuple[Track, bool]] = []
+        self._tracks_version = -1
+        # called between batches of a segment while analysis.publish_batches is set (the
+        # engine thread sets it until the first boxes are on screen)
+        self.on_batch: Callable[[], None] | None = None
+        self.cache = cache if cache is not None and cache.usable else None
+        self.key = ""
+        self.restored = False
+        if self.cache is not None:
+            from engine.analysis.cache import analysis_key
+            from engine.video import fingerprint
+
+            d = analysis.detector
+            self.key = analysis_key(fingerprint(analysis.path), getattr(d, "name", "?"),
+                                    # the weights' hash too: a retrained model can keep its name
+                                    f'{getattr(d, "version", "?")}:{getattr(d, "weights_id", "")}',
+                                    analysis.stride,
+                                    analysis.segment, analysis.settings())
+            state = self.cache.load_state(self.key)
+            self.restored = state is not None and analysis.restore(state)
+        self.catalog: Catalog | None = None
+        self.set_catalog(catalog)
+
+    @staticmethod
+    def catalog_key(catalog: Catalog) -> str:
+        return f"{catalog.store.dir}:{catalog.store.fingerprint()}:{catalog.matcher.version}"
+
+    def set_catalog(self, catalog: Catalog | None) -> None:
+        """Another catalogue: its cached matches, if any, replace the old ones."""
+        self.catalog = catalog
+        self.results = {}
+        self._catalog_key = self.catalog_key(catalog) if catalog is not None else ""
+        self._evidence_held.clear()
+        self._evidence_dropped.clear()
+        if catalog is not None and self.cache is not None:
+            self.results = self.cache.load_matches(self.key, self._catalog_key, evidence=False)
+            self._evidence_dropped.update(self.results)  # read when a track is asked for
+
+    def request_match(self, track_id: int) -> None:
+        if track_id in self.urgent:
+            self.urgent.remove(track_id)
+        self.urgent.insert(0, track_id)
+        del self.urgent[8:]  # the viewer's latest clicks; older ones are matched in turn
+
+    def tracks(self) -> list[tuple[Track, bool]]:
+        if self._tracks_version != self.analysis.version:
+            self._tracks = self.analysis.tracks()
+            self._tracks_version = self.analysis.version
+        return self._tracks
+
+    def _needs_match(self, track: Track) -> bool:
+        """No products yet, or found for a shorter extent (the trajectory grew since)."""
+        r = self.results.get(track.track_id)
+        return r is None or r.key != track_key(track)
+
+    def _unmatched(self, closed_only: bool) -> list[Track]:
+        return [t for t, closed in self.tracks()
+                if (closed or not closed_only) and self._needs_match(t)]
+
+    def step(self, playhead: int, paused: bool) -> str | None:
+        a = self.analysis
+        if self.catalog is not None and self.urgent:
+            # a request for a trajectory not found yet (its segment is still to come) waits
+            tracks = {t.track_id: t for t, _ in self.tracks()}
+            for tid in list(self.urgent):
+                track = tracks.get(tid)
+                if track is None:
+                    continue
+                self.urgent.remove(tid)
+                if self._needs_match(track):
+                    self.match(track)
+                    return f"matched track {tid}"
+                if tid in self._evidence_dropped:
+                    return self._bring_back_evidence(track)
+        lead = 0 if paused else int(0.5 * a.info.fps)
+        k = a.next_segment(playhead, lead)
+        near = k is not None and a.segment_range(k)[0] <= playhead + self.lookahead
+        if k is not None and (near or self.catalog is None):
+            return self._analyse(k)
+        if self.catalog is not None:
+            todo = self._unmatched(closed_only=True)
+            if not todo and k is None:
+                todo = self._unmatched(closed_only=False)
+            if todo:  # what is on screen or comes next first
+                track = min(todo, key=lambda t: (t.last_frame < playhead,
+                                                 abs(t.first_frame - playhead)))
+                self.match(track)
+                return f"matched track {track.track_id}"
+        if k is not None:
+            return self._analyse(k)
+        return None
+
+    def _analyse(self, k: int) -> str:
+        try:
+            self.analysis.analyse_segment(k, self.on_batch)
+        except Exception as exc:
+            self.analysis.fail_segment(k)
+            a, b = self.analysis.segment_range(k)
+            self.errors.append(f"frames {a}-{b - 1} could not be analysed: {exc}")
+            raise
+        if self.cache is not None:
+            self.cache.save_state(self.key, self.analysis.path, self.analysis.state())
+        return f"analysed segment {k}"
+
+    def match(self, track: Track) -> TrackResult:
+        from engine.matching import match_one, track_crops
+
+        crops = track_crops(self.analysis.path, [track], self.frames_per_track)[0]
+        if crops is None:
+            result = TrackResult(track_key(track), [])
+        else:
+            matches, weights = match_one(track, crops, self.catalog, k=self.k,
+                                         height=float(self.analysis.info.height))
+            frames = track.boxes[crops.rows, 0].astype(int)
+            keep = np.sort(np.argsort(-weights, kind="stable")[:self.evidence_frames])
+            evidence = [Evidence(int(frames[i]), float(weights[i]),
+                                 cv2.resize(crops.views[i], (64, 80),
+                                            interpolation=cv2.INTER_AREA))
+                        for i in keep if weights[i] > 0]
+            result = TrackResult(track_key(track), matches, evidence)
+        self.results[track.track_id] = result
+        self._hold_evidence(track.track_id)
+        if self.cache is not None:
+            self.cache.save_match(self.key, self._catalog_key, track.track_id, result)
+        return result
+
+    def _hold_evidence(self, track_id: int) -> None:
+        """``track_id``'s deciding frames stay in memory; the longest-held beyond
+        ``evidence_tracks`` are let go (their matches stay)."""
+        self._evidence_dropped.discard(track_id)
+        self._evidence_held[track_id] = None
+        self._evidence_held.move_to_end(track_id)
+        while len(self._evidence_held) > max(self.evidence_tracks, 1):
+            old, _ = self._evidence_held.popitem(last=False)
+            r = self.results.get(old)
+            if r is not None and r.evidence:
+                self.results[old] = TrackResult(r.key, r.matches, [])
+                self._evidence_dropped.add(old)
+
+    def _bring_back_evidence(self, track: Track) -> str:
+        """A track whose deciding frames were let go: from the cache, else matched again."""
+        r = self.results[track.track_id]
+        evidence = (self.cache.load_evidence(self.key, self._catalog_key, track.track_id, r.key)
+                    if self.cache is not None else None)
+        if evidence is None:
+            self.match(track)
+            return f"matched track {track.track_id}"
+        self.results[track.track_id] = TrackResult(r.key, r.matches, evidence)
+        self._hold_evidence(track.track_id)
+        return f"evidence of track {track.track_id}"
+
+    def snapshot(self) -> Snapshot:
+        a = self.analysis
+        tracks = []
+        evidence = {}
+        for t, _ in self.tracks():
+            r = self.results.get(t.track_id)
+            matches = list(r.matches) if r is not None else []
+            tracks.append(Track(t.track_id, t.boxes, t.category, matches=matches))
+            if r is not None and r.evidence:
+                evidence[t.track_id] = r.evidence
+        return Snapshot(AnnotationIndex(tracks), tracks, a.analysed_ranges(), a.frame_count,
+                        evidence, a.complete, sum(1 for t in tracks if t.matches))
+
+    def annotations(self) -> Annotations:
+        """The analysis in the annotations format (for export)."""
+        a = self.analysis
+        bounds = sorted({0, *a.cuts})
+        shots = [[x, y] for x, y in zip(bounds, [*bounds[1:], a.frame_count], strict=True)]
+        video = {"fps": a.info.fps, "frame_count": a.frame_count, "width": a.info.width,
+                 "height": a.info.height, "shots": shots,
+                 "detector": getattr(a.detector, "name", "?"),
+                 "detector_version": getattr(a.detector, "version", "?"), "stride": a.stride,
+                 "analysed": [list(r) for r in a.analysed_ranges()]}
+        if self.catalog is not None:
+            video["catalog_model"] = self.catalog.matcher.version
+        return Annotations(video=video, tracks=self.snapshot().tracks)
+
+
+def run_to_end(session: LiveSession, playhead: int = 0,
+               on_step: Callable[[str], None] | None = None) -> None:
+    """Works until nothing is left (tests, benchmarks and the CLI use it)."""
+    while (what := session.step(playhead, paused=True)) is not None:
+        if on_step:
+            on_step(what)
