@@ -11,9 +11,6 @@ from pathlib import Path
 
 from engine.resources import DEMO_ANNOTATIONS, DEMO_CATALOG, DEMO_VIDEO, REAL_LABELS
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout, for its .cache
-REAL_DATA = ROOT / ".cache" / "real"  # scripts/fetch_real_footage.py writes it
-
 
 class UsageError(Exception):
     """Bad command-line input: printed as one line on stderr, exit status 2."""
@@ -352,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from engine.synth.generate import SynthError, generate
+    from bench.synth.generate import SynthError, generate
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
@@ -522,7 +519,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _eval_real(args: argparse.Namespace) -> int:
     from engine.train.eval_real import LabelsError, evaluate_real, markdown_table
-    from engine.train.realdata import RealDataError
+    from engine.train.realdata import REAL_DATA, RealDataError
 
     data = Path(args.data) if args.data else REAL_DATA
     if not (data / "manifest.json").is_file():
@@ -557,7 +554,7 @@ def _print_report(table: str, report: dict, out: str | None) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from app.bench import run
+    from bench.runner import run
 
     if (args.minutes is not None or args.kiosk) and "soak" not in (args.only or []):
         raise UsageError("--minutes and --kiosk set the soak: add --only soak")

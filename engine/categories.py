@@ -14,6 +14,11 @@ import re
 
 UPPER, LOWER, FULL = "upper", "lower", "full"
 
+# the catalogue's garment categories, in the order of the garment detector's classes (the
+# synthetic benchmark draws the same ones: tests/bench/synth checks that they agree)
+SHOP_CATEGORIES = ("top", "shirt", "sweater", "hoodie", "vest", "jacket", "coat", "dress",
+                   "jumpsuit", "suit", "skirt", "trousers", "jeans", "shorts")
+
 GROUPS: dict[str, frozenset[str]] = {
     # the catalogue's categories (the synthetic benchmark's, and any shop's that use them)
     "top": frozenset({UPPER}), "shirt": frozenset({UPPER}), "sweater": frozenset({UPPER}),

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.synth.generate import generate  # noqa: E402
 from engine import resources  # noqa: E402
-from engine.synth.generate import generate  # noqa: E402
 
 SEED = 7
 

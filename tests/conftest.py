@@ -54,7 +54,7 @@ def clips_dir(tmp_path_factory) -> Path:
 def marker_clip(clips_dir):
     """100 frames, 320x180, 25 fps, GOP 12 with B-frames: (mp4 path, json path, Annotations)."""
     _need_ffmpeg()
-    from engine.synth.marker_clip import make_marker_clip
+    from bench.synth.marker_clip import make_marker_clip
 
     mp4 = clips_dir / "marker.mp4"
     ann = make_marker_clip(mp4, frames=100, fps=25.0, width=320, height=180)
@@ -67,7 +67,7 @@ def marker_clip(clips_dir):
 def long_clip(clips_dir):
     """12 s (300 frames) with sound, for seeking and playback."""
     _need_ffmpeg()
-    from engine.synth.marker_clip import make_marker_clip
+    from bench.synth.marker_clip import make_marker_clip
 
     mp4 = clips_dir / "long clip é.mp4"  # a space and a non-ASCII character on purpose
     ann = make_marker_clip(mp4, frames=300, fps=25.0, width=320, height=180, audio=True)
@@ -133,7 +133,7 @@ def tiny_benchmark(tmp_path_factory):
     import hashlib
     import json
 
-    from engine.synth.generate import generate
+    from bench.synth.generate import generate
 
     params = dict(seed=11, clips=3, products=30, seconds=4, width=320, height=180)
     keep = os.environ.get("VIDEO2SHOP_TEST_DATA")

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from engine.backbone import to_tensor
+from engine.categories import SHOP_CATEGORIES
 from engine.detect.garment import STRIDE, GarmentNet, Letterbox, save_weights
-from engine.synth.garments import CATEGORIES
 from engine.train.data import boxes_by_frame, load_split
 from engine.video import iter_frames
 
@@ -138,7 +138,7 @@ def train_detector(data: str | Path | Sequence[str | Path], out: str | Path,
     find garments it has never seen)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    categories = list(CATEGORIES)
+    categories = list(SHOP_CATEGORIES)
     net = GarmentNet(len(categories), objectness=objectness)
     t0 = time.monotonic()
     dirs = [data] if isinstance(data, (str, Path)) else list(data)

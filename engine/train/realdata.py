@@ -19,9 +19,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from engine.synth.encode import H264Writer
+from engine.encode import H264Writer
 
 MANIFEST = "manifest.json"
+# where `make setup` (scripts/fetch_real_footage.py) puts the fetched footage: the checkout's
+# .cache, never committed
+REAL_DATA = Path(__file__).resolve().parents[2] / ".cache" / "real"
 MANIFEST_VERSION = 1
 
 

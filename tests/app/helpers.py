@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from bench.synth.marker_clip import render_frame
 from engine.framesync import thumbnail
-from engine.synth.marker_clip import render_frame
 
 
 def qimage_to_bgr(image: QImage) -> np.ndarray:

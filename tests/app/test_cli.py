@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.synth.marker_clip import MARKERS, Marker, make_marker_clip, marker_box
+from bench.synth.marker_clip import MARKERS, Marker, make_marker_clip, marker_box
 from tests.conftest import ROOT
 from ui.video_view import track_color
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.synth.marker_clip import MARKERS, marker_box
+from bench.synth.marker_clip import MARKERS, marker_box
 from tests.app.helpers import FrameOracle
 
 

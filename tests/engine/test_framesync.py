@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from bench.synth.marker_clip import render_frame
 from engine.framesync import FrameLocator, ThumbnailIndexer, ThumbnailStore, thumbnail
-from engine.synth.marker_clip import render_frame
 from engine.video import VideoReader
 
 

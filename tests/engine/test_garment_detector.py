@@ -75,7 +75,7 @@ def test_missing_or_corrupt_weights_are_clear_errors(tmp_path):
 @pytest.fixture(scope="module")
 def full_size_clip(tmp_path_factory):
     """One unseen clip at the size the detector was trained for (640x360)."""
-    from engine.synth.generate import generate
+    from bench.synth.generate import generate
 
     out = tmp_path_factory.mktemp("full_size")
     generate(out, "demo", seed=21, clips=1, products=12, seconds=4, workers=1, progress=False)

@@ -83,7 +83,7 @@ def test_end2end_eval_with_distractors_merges_catalogues_without_sharing_ids(
     merged file is written once, so its import is reused."""
     import json
 
-    from engine.synth.generate import generate
+    from bench.synth.generate import generate
     from engine.train.eval_end2end import merged_catalog
 
     data, card = tiny_benchmark

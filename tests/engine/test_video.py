@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.synth.marker_clip import render_frame
+from bench.synth.marker_clip import render_frame
 from engine.video import FrameStream, VideoError, VideoReader, fingerprint, iter_frames, probe
 
 

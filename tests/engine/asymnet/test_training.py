@@ -165,7 +165,7 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
     """Products of another seed's catalogue join the gallery as wrong answers: every method
     that scores each product on its own can only fall, and the report says how many there
     were."""
-    from engine.synth.generate import generate
+    from bench.synth.generate import generate
     from engine.train.eval_matching import evaluate_matching
 
     data, _ = tiny_benchmark

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from bench.synthvec import realistic_queries, realistic_vectors
 from engine.catalog.resolve import resolve_catalog
 from engine.catalog.store import CatalogError, CatalogStore
-from engine.catalog.synthvec import realistic_queries, realistic_vectors
 
 
 def test_a_source_is_imported_once_and_again_when_it_changes(source_dir, tmp_path):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from engine.synth.body import Build, Pose
-from engine.synth.catalog import make_catalog
-from engine.synth.garments import CATEGORIES
-from engine.synth.render import Canvas, composite, render_figure
+from bench.synth.body import Build, Pose
+from bench.synth.catalog import make_catalog
+from bench.synth.garments import CATEGORIES
+from bench.synth.render import Canvas, composite, render_figure
 
 BUILD = Build(skin=(200, 160, 130), hair=(30, 20, 10))
 
@@ -108,3 +108,11 @@ def test_every_hard_product_has_two_siblings_differing_in_one_attribute():
                 diff = [k for k in a["attributes"] if a["attributes"][k] != b["attributes"].get(k)]
                 assert len(diff) == 1, (a["id"], b["id"], diff)
     assert len({p["category"] for p in products}) >= 12
+
+
+def test_the_benchmark_draws_the_engines_shop_categories_in_its_class_order():
+    """The garment detector's classes are engine.categories.SHOP_CATEGORIES (training names
+    them from there); the benchmark's garments must be the same, in the same order."""
+    from engine.categories import SHOP_CATEGORIES
+
+    assert tuple(CATEGORIES) == SHOP_CATEGORIES

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from engine.annotations import Annotations
-from engine.synth.encode import FfmpegMissing, H264Writer
+from engine.encode import FfmpegMissing, H264Writer
 from engine.types import Track
 
 __all__ = ["MARKERS", "FfmpegMissing", "Marker", "make_marker_clip", "marker_box", "render_frame"]

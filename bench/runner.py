@@ -14,7 +14,7 @@ from typing import Any
 
 import cv2
 
-from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
+from engine.resources import DEMO_ANNOTATIONS, DEMO_VIDEO
 from engine.video import iter_frames, probe
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -106,7 +106,7 @@ def real_clip_720(real_dir: Path, out: Path) -> Path:
     (its frames 0-149, enlarged from 768x576; at 25 fps they walk 2.5 times as fast), one
     after the other, so that the localiser meets close-ups, half figures and a crowd of small
     people, with cuts between them."""
-    from engine.synth.encode import H264Writer
+    from engine.encode import H264Writer
     from engine.train.realdata import PanZoom, load_manifest, render_frame
 
     manifest = json.loads((real_dir / "manifest.json").read_text())
@@ -136,8 +136,8 @@ def real_clip_720(real_dir: Path, out: Path) -> Path:
 @bench("real")
 def real_bench(opts: dict[str, Any]) -> dict[str, Any]:
     """The engine figures on a 720-line clip of real people (``real_clip_720``)."""
-    from app.cli import REAL_DATA
     from engine.cache import cache_dir
+    from engine.train.realdata import REAL_DATA
 
     real_dir = Path(opts.get("real_data") or REAL_DATA)
     if not (real_dir / "manifest.json").is_file():
@@ -302,14 +302,14 @@ def _demo_embeddings(matcher) -> tuple[Any, Any, Any]:
 @bench("faiss")
 def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
     """The catalogue index at 10k, 100k and 1M products: vectors drawn like real embeddings
-    (engine/catalog/synthvec.py, seeded with the demo catalogue's IFN embeddings), the index
+    (bench/synthvec.py, seeded with the demo catalogue's IFN embeddings), the index
     kind the catalogue would choose, single-query latency and recall@10 against exact search;
     exact search one query at a time beside it for comparison."""
 
+    from bench.index import exact_neighbours, measure_index
+    from bench.synthvec import realistic_queries, realistic_vectors
     from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
     from engine.catalog.index import choose_kind
-    from engine.catalog.indexbench import exact_neighbours, measure_index
-    from engine.catalog.synthvec import realistic_queries, realistic_vectors
 
     matcher = TrajectoryMatcher(opts.get("asymnet_weights") or DEFAULT_WEIGHTS, device="cpu")
     seeds, cats, offsets = _demo_embeddings(matcher)
@@ -338,8 +338,8 @@ def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
 @bench("player")
 def _player(opts: dict[str, Any]) -> dict[str, Any]:
     """First boxes, click-to-card, main-thread stalls during playback with analysis, and
-    memory over a soak (app/bench_player.py)."""
-    from app.bench_player import player_bench
+    memory over a soak (bench/player.py)."""
+    from bench.player import player_bench
 
     return player_bench(opts)
 
@@ -347,9 +347,9 @@ def _player(opts: dict[str, Any]) -> dict[str, Any]:
 @bench("soak")
 def _soak(opts: dict[str, Any]) -> dict[str, Any]:
     """Resident memory of the real player over minutes to hours, every 10 s to a CSV and a
-    plot: the demo in kiosk mode, or an hour-long video played once (app/bench_soak.py).
+    plot: the demo in kiosk mode, or an hour-long video played once (bench/soak.py).
     Not in the default set: it takes as long as it is told to."""
-    from app.bench_soak import soak_bench
+    from bench.soak import soak_bench
 
     return soak_bench(opts)
 

@@ -21,10 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from engine.synth.catalog import make_catalog
-from engine.synth.clip import Degradation, make_cast, plan_clip, render_clip
-from engine.synth.garments import CATEGORIES
-from engine.synth.render import render_shop_image
+from bench.synth.catalog import make_catalog
+from bench.synth.clip import Degradation, make_cast, plan_clip, render_clip
+from bench.synth.garments import CATEGORIES
+from bench.synth.render import render_shop_image
 
 GENERATOR_VERSION = "1.0"
 OCCLUDED_VISIBILITY = 0.6  # "40% or more occluded"

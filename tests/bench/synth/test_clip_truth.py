@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 
-from engine.synth.body import Build
-from engine.synth.clip import Actor, Camera, Character, ClipPlan, Shot, render_clip
-from engine.synth.scene import World
+from bench.synth.body import Build
+from bench.synth.clip import Actor, Camera, Character, ClipPlan, Shot, render_clip
+from bench.synth.scene import World
 from engine.video import VideoReader
 
 W, H, FPS = 320, 180, 25.0

@@ -82,7 +82,7 @@ def player_bench(opts: dict[str, Any]) -> dict[str, Any]:
         args = {k: v for k, v in opts.items() if isinstance(v, str | int | float | bool)
                 or v is None}
         launched = time.time()
-        proc = subprocess.run([sys.executable, "-m", "app.bench_player", json.dumps(args),
+        proc = subprocess.run([sys.executable, "-m", "bench.player", json.dumps(args),
                                str(out), repr(launched)], capture_output=True, text=True)
         if proc.returncode != 0 or not out.is_file():
             tail = "\n".join((proc.stderr or "").strip().splitlines()[-8:])
@@ -96,11 +96,11 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.cli import DEMO_CATALOG, DEMO_VIDEO
     from app.controller import PlayerController
     from app.engine_thread import EngineThread
     from app.playback import PlaybackUnavailable, load_vlc
     from app.settings import Settings
+    from engine.resources import DEMO_CATALOG, DEMO_VIDEO
     from ui.main_window import MainWindow
 
     sys.setswitchinterval(0.001)  # as the player does (app/cli.py run_player)
@@ -226,7 +226,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     return out
 
 
-if __name__ == "__main__":  # python -m app.bench_player OPTS_JSON OUT_JSON LAUNCH_TIME
+if __name__ == "__main__":  # python -m bench.player OPTS_JSON OUT_JSON LAUNCH_TIME
     import json
     import sys
 

@@ -17,11 +17,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from engine.synth.body import Build, Pose
-from engine.synth.encode import H264Writer
-from engine.synth.garments import CATEGORIES
-from engine.synth.render import Canvas, render_figure
-from engine.synth.scene import World, add_foreground, make_room, make_street
+from bench.synth.body import Build, Pose
+from bench.synth.garments import CATEGORIES
+from bench.synth.render import Canvas, render_figure
+from bench.synth.scene import World, add_foreground, make_room, make_street
+from engine.encode import H264Writer
 
 PROP_LABEL = -2
 SKIN_TONES = [

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.synth.fabric import COLORS, MOTIFS, shade
-from engine.synth.garments import CATEGORIES
+from bench.synth.fabric import COLORS, MOTIFS, shade
+from bench.synth.garments import CATEGORIES
 
 SPACINGS = {"fine": 0.017, "medium": 0.027, "wide": 0.042}
 SHADES = {"light": 0.28, "": 0.0, "dark": -0.3}

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.synth.body import Joints, Pose, draw_parts, parts_bounds, torso_outline
+from bench.synth.body import Joints, Pose, draw_parts, parts_bounds, torso_outline
 
 
 @dataclass(frozen=True)

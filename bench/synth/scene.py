@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine.synth.fabric import COLORS, shade
+from bench.synth.fabric import COLORS, shade
 
 EYE = 0.78  # camera height, in body heights
 

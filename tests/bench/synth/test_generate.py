@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from bench.synth.generate import SynthError, generate, split_counts
 from engine.annotations import load_annotations
-from engine.synth.generate import SynthError, generate, split_counts
 from engine.video import probe
 from tests.conftest import ROOT
 

@@ -53,7 +53,7 @@ def _status(pid: int) -> dict[str, float] | None:
 
 def long_video(cache: Path, copies: int = 75) -> Path:
     """The demo joined ``copies`` times without re-encoding (48 s each: 75 make an hour)."""
-    from app.cli import DEMO_VIDEO
+    from engine.resources import DEMO_VIDEO
 
     target = cache / "bench" / f"demo-x{copies}.mp4"
     if target.is_file() and target.stat().st_mtime >= DEMO_VIDEO.stat().st_mtime:

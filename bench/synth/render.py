@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from engine.synth.body import (
+from bench.synth.body import (
     Build,
     Joints,
     Pose,
@@ -23,9 +23,9 @@ from engine.synth.body import (
     draw_parts,
     parts_bounds,
 )
-from engine.synth.body import ellipse as draw_ellipse
-from engine.synth.fabric import draw_motif, paint_fabric, shade
-from engine.synth.garments import CATEGORIES, GarmentShape, draw_shape_mask, garment_shape
+from bench.synth.body import ellipse as draw_ellipse
+from bench.synth.fabric import draw_motif, paint_fabric, shade
+from bench.synth.garments import CATEGORIES, GarmentShape, draw_shape_mask, garment_shape
 
 SKIN_LABEL = -1  # bodies, hair, shoes: anything that is not a garment we track
 

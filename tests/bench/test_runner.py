@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.bench import run
 from app.cli import main
+from bench.runner import run
 from engine.asymnet.model import DEFAULT_WEIGHTS
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
@@ -57,7 +57,7 @@ def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
 def test_the_real_bench_clip_is_720_lines_of_real_people_made_once(tmp_path):
     """bench --only real measures the engine on this clip: four stills of the real-footage set
     in their pan and zoom and six seconds of vtest's pedestrians, at 1280x720."""
-    from app.bench import real_clip_720
+    from bench.runner import real_clip_720
     from engine.video import probe
     from tests.engine.test_eval_real import ROOT
 
