@@ -9,7 +9,6 @@ Frame exactness, in one place:
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -17,42 +16,25 @@ import numpy as np
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 
+from app.audio import AudioTracks
 from app.catalog_loader import CatalogLoader
+from app.end_screen import EndScreen
+from app.images import bgr_to_qimage, qimage_to_rgb
+from app.kiosk import Kiosk
 from app.match_job import MatchJobs
 from app.memory import trim
-from app.playback import Backend, create_backend
+from app.playback import Backend
+from app.qa import QATools
+from app.saved_products import SavedProducts
+from app.search import Search
 from app.settings import Settings
 from app.subtitles import SubtitleController
+from app.transport import Transport
 from engine.annotations import AnnotationsError, load_annotations
 from engine.framesync import FrameLocator, ThumbnailIndexer, ThumbnailStore
 from engine.types import AnnotationIndex, Detections, VideoInfo
 from engine.video import VideoError, VideoReader
-from ui.controls import RATES
 from ui.main_window import MainWindow
-
-# Frames from VLC that match nothing near the estimate are dropped (they come from before a
-# seek); after this many in a row the clock's estimate is trusted instead.
-_MAX_REJECTED_IN_A_ROW = 4
-
-
-def bgr_to_qimage(bgr: np.ndarray) -> QImage:
-    h, w = bgr.shape[:2]
-    rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
-
-
-def qimage_to_rgb(image: QImage) -> np.ndarray | None:
-    """A QImage (a pasted picture) -> (H, W, 3) uint8 RGB, or None when it is empty."""
-    if image.isNull():
-        return None
-    img = image.convertToFormat(QImage.Format.Format_RGB888)
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
-    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
-
-
-def bgra_to_qimage(bgra: np.ndarray) -> QImage:
-    h, w = bgra.shape[:2]
-    return QImage(bgra.data, w, h, w * 4, QImage.Format.Format_RGB32).copy()
 
 
 class PlayerController(QObject):
@@ -77,11 +59,11 @@ class PlayerController(QObject):
         self.window = window
         self.settings = settings
         self.loop = loop
-        self._use_vlc = use_vlc
-        self._vlc_args = vlc_args
+        self.use_vlc = use_vlc
+        self.vlc_args = vlc_args
         self.backend: Backend | None = None
         self.backend_warning = ""
-        self._backend_path = ""  # the file the backend has opened
+        self.backend_path = ""  # the file the backend has opened
         self.info: VideoInfo | None = None
         self.reader: VideoReader | None = None
         self.annotations: AnnotationIndex | None = None
@@ -91,22 +73,14 @@ class PlayerController(QObject):
         self.volume = settings.volume
         self.muted = settings.muted
         self._store = ThumbnailStore()
-        self._locator = FrameLocator(self._store)
-        self._indexer: ThumbnailIndexer | None = None
-        self._anchor_index = 0
-        self._anchor_time = 0.0
-        self._rejected = 0
-        # VLC's seeks land near, not on, the target: frames before it are not shown
-        self._resume_index = 0
-        self.sync_stats = {"matched": 0, "estimated": 0, "rejected": 0}
+        self.locator = FrameLocator(self._store)
+        self.indexer: ThumbnailIndexer | None = None
         self.catalog = None  # engine.catalog.retrieval.Catalog once loaded
         self.catalog_path = ""
         self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
         self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
-        self.saved = None  # engine.saved.SavedStore, opened by _refresh_saved at start-up
-        self.audio_streams: list = []  # engine.video.AudioStream of the open file
-        self.audio_current = -1
+        self.audio = AudioTracks(self)  # the Audio menu
         self.catalog_loader = CatalogLoader(self)
         self.catalog_loader.loaded.connect(self._on_catalog_loaded)
         self.catalog_loader.failed.connect(self.show_status)
@@ -118,29 +92,31 @@ class PlayerController(QObject):
         self._matches: dict[int, list] = {}  # track id -> [Match], for this generation
         # bumped whenever track ids or the catalogue change: older results are dropped
         self._match_generation = 0
-        self._selected = -1
+        self.selected = -1
         # the live engine (app.engine_thread.EngineThread): when there is one, its results are
         # the boxes, and loaded annotations are ground truth drawn beside them
         self.engine = engine
-        self.kiosk_mode = False
         self.snapshot = None  # the engine's latest engine.types.Snapshot for this video
         self.reference: AnnotationIndex | None = None
-        self._video_generation = 0
-        self._region_generation = 0
+        self.video_generation = 0
         self._image: QImage | None = None  # the picture on screen
-        self.loop_range: tuple[int, int] | None = None  # QA: A-B loop while playing
-        self._loop_a: int | None = None
-        self.flags = None  # engine.export.FlagBook for the open video
+        # small controllers beside this one, each with what it adds to the player
+        self.transport = Transport(self)  # play, pause, seek, speed, sound, VLC's sync
+        self.qa = QATools(self)  # the A-B loop, flags and exports
+        self.search = Search(self)  # by a drawn region, a photo, a pasted picture
+        self.saved = SavedProducts(self)  # the heart on the card and the Saved panel
+        self.kiosk = Kiosk(self)  # the booth that runs itself
+        self.end_screen = EndScreen(self)  # the products of the video, when it ends
         self._thumbs: dict[str, np.ndarray | None] = {}  # product image -> timeline thumbnail
         self._timeline_key: list | None = None  # what the timeline shows now
         self._wire()
         if engine is not None:
             engine.snapshot_ready.connect(self._on_snapshot)
-            engine.failed.connect(lambda gen, text: gen == self._video_generation
+            engine.failed.connect(lambda gen, text: gen == self.video_generation
                                   and self.show_status(text))
-            engine.status.connect(lambda gen, text: gen == self._video_generation
+            engine.status.connect(lambda gen, text: gen == self.video_generation
                                   and self.show_status(text))
-            engine.search_done.connect(self._on_region_matches)
+            engine.search_done.connect(self.search._on_matches)
             engine.start()
 
     def _wire(self) -> None:
@@ -151,49 +127,49 @@ class PlayerController(QObject):
         w.open_requested.connect(self.open_video)
         w.annotations_requested.connect(self.load_annotations)
         w.subtitles_requested.connect(self.load_subtitles)
-        w.photo_search_requested.connect(self.search_photo)
-        w.photo_pasted.connect(lambda image: self.search_picture(
+        w.photo_search_requested.connect(self.search.photo)
+        w.photo_pasted.connect(lambda image: self.search.picture(
             qimage_to_rgb(image), "A pasted picture"))
         w.subtitle_track_chosen.connect(self.subtitles.select)
-        w.audio_track_chosen.connect(self.set_audio_track)
+        w.audio_track_chosen.connect(self.audio.select)
         self.subtitles.tracks_changed.connect(w.set_subtitle_tracks)
         self.subtitles.message.connect(self.show_status)
         self.subtitles.changed.connect(self._show_subtitle)
         w.catalog_requested.connect(self.open_catalog)
-        w.play_pause_requested.connect(self.toggle_play)
-        w.seek_relative_requested.connect(self.seek_relative)
-        w.step_requested.connect(self.step)
-        w.rate_step_requested.connect(self.rate_step)
-        w.mute_toggle_requested.connect(lambda: self.set_muted(not self.muted))
+        w.play_pause_requested.connect(self.transport.toggle_play)
+        w.seek_relative_requested.connect(self.transport.seek_relative)
+        w.step_requested.connect(self.transport.step)
+        w.rate_step_requested.connect(self.transport.rate_step)
+        w.mute_toggle_requested.connect(lambda: self.transport.set_muted(not self.muted))
         w.clear_recent_requested.connect(self._clear_recent)
         w.closing.connect(self.shutdown)
-        c.play_pause_requested.connect(self.toggle_play)
-        c.seek_requested.connect(self.seek_frame)
-        c.step_requested.connect(self.step)
-        c.rate_requested.connect(self.set_rate)
-        c.volume_requested.connect(self.set_volume)
-        c.mute_requested.connect(self.set_muted)
+        c.play_pause_requested.connect(self.transport.toggle_play)
+        c.seek_requested.connect(self.transport.seek_frame)
+        c.step_requested.connect(self.transport.step)
+        c.rate_requested.connect(self.transport.set_rate)
+        c.volume_requested.connect(self.transport.set_volume)
+        c.mute_requested.connect(self.transport.set_muted)
         w.video.box_clicked.connect(self.select_track)
         w.panel.card.buy_requested.connect(self.open_product_url)
         w.video.background_clicked.connect(lambda: self.select_track(-1))
-        w.video.region_selected.connect(self.search_region)
+        w.video.region_selected.connect(self.search.region)
         w.goto_frame_requested.connect(self.goto_frame)
-        w.loop_point_requested.connect(self.set_loop_point)
-        w.flag_requested.connect(self.flag)
-        w.export_analysis_requested.connect(self.export_analysis)
-        w.export_flags_requested.connect(self.export_flags)
+        w.loop_point_requested.connect(self.qa.set_loop_point)
+        w.flag_requested.connect(self.qa.flag)
+        w.export_analysis_requested.connect(self.qa.export_analysis)
+        w.export_flags_requested.connect(self.qa.export_flags)
         w.track_activated.connect(self.jump_to_track)
         w.qa_toggled.connect(lambda _on: self._refresh_lists())
         w.timeline.item_clicked.connect(lambda frame, tid: self.jump_to_track(tid, frame))
-        w.timeline.seek_requested.connect(self.seek_frame)
+        w.timeline.seek_requested.connect(self.transport.seek_frame)
         w.panel.evidence.frame_clicked.connect(self._show_evidence_frame)
         w.carousel.product_clicked.connect(lambda tid: self.select_track(tid, pause=False))
-        w.panel.card.save_toggled.connect(self.save_card)
-        w.saved.moment_requested.connect(self.go_to_saved)
-        w.saved.remove_requested.connect(self.forget_saved)
-        w.saved.export_requested.connect(self.export_saved)
-        self.card_shown.connect(lambda _tid: self._show_heart())
-        self._refresh_saved()
+        w.panel.card.save_toggled.connect(self.saved.save_card)
+        w.saved.moment_requested.connect(self.saved.go_to)
+        w.saved.remove_requested.connect(self.saved.forget)
+        w.saved.export_requested.connect(self.saved.export)
+        self.card_shown.connect(lambda _tid: self.saved.show_heart())
+        self.saved.refresh()
         w.carousel.moment_requested.connect(lambda frame, tid: self.jump_to_track(tid, frame))
         c.set_volume(self.volume)
         c.set_muted(self.muted)
@@ -230,8 +206,8 @@ class PlayerController(QObject):
             old.close()
         self._forget_matches()  # they came from the old catalogue
         self.show_status(summary)
-        track = self.annotations.track(self._selected) if (
-            self.annotations and self._selected >= 0) else None
+        track = self.annotations.track(self.selected) if (
+            self.annotations and self.selected >= 0) else None
         if track is not None and not track.matches:
             self._request_matches(track)  # the panel was waiting for the catalogue
 
@@ -272,7 +248,7 @@ class PlayerController(QObject):
         if generation != self._match_generation:
             return  # asked about another video, annotations or catalogue
         self._matches[track_id] = matches
-        if track_id == self._selected:
+        if track_id == self.selected:
             self.window.panel.set_matches(matches)
             self.card_shown.emit(track_id)
 
@@ -294,14 +270,14 @@ class PlayerController(QObject):
         self.window.video.set_message("")
         self.window.setWindowTitle(f"{Path(path).name} — Video2Shop")
         self.window.controls.set_media(self.info.fps, reader.frame_count)
-        self._indexer = ThumbnailIndexer(
+        self.indexer = ThumbnailIndexer(
             path, self._store, reader.frame_count, on_error=self._indexer_failed.emit
         )
-        self._indexer.start()
+        self.indexer.start()
         if self.engine is not None:
-            self.engine.open_video(self._video_generation, path, reader.frame_count)
+            self.engine.open_video(self.video_generation, path, reader.frame_count)
         self.subtitles.open_video(path)
-        self._open_audio(path)
+        self.audio.open(path)
         if not self.show_frame(0):
             return False
         self.window.set_recent_files(self.settings.add_recent(path))
@@ -321,33 +297,31 @@ class PlayerController(QObject):
     def _close_video(self) -> None:
         self.window.carousel.dismiss()
         self._forget_matches()  # results for this video's tracks
-        self._video_generation += 1  # the engine's results for the old video are dropped
+        self.video_generation += 1  # the engine's results for the old video are dropped
         self.snapshot = None
-        self.flags = None
         self._timeline_key = None
         self.window.timeline.set_items([])
         self.window.timeline.hide()
-        self.loop_range, self._loop_a = None, None
-        self.window.controls.set_loop_marks([])
+        self.qa.reset()
         self.window.engine_label.setText("")
         if self.engine is not None:
             self.engine.close_video()
             self.annotations = None
             self.window.controls.set_analysed([])
-        self._selected = -1
+        self.selected = -1
         if self.playing:  # stop without decoding an exact frame of a video that is closing
             self.playing = False
             if self.backend is not None:
                 self.backend.pause()
             self.window.controls.set_playing(False)
-        if self._indexer is not None:
-            self._indexer.stop()
-            self._indexer = None
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer = None
         self._store = ThumbnailStore()
-        self._locator = FrameLocator(self._store)
+        self.locator = FrameLocator(self._store)
         if self.backend is not None:
             self.backend.close()
-        self._backend_path = ""
+        self.backend_path = ""
         if self.reader is not None:
             self.reader.close()
         self.reader = None
@@ -367,7 +341,7 @@ class PlayerController(QObject):
         else:
             self.annotations = ann.index()
             self._forget_matches()  # track ids now name other tracks
-            self._selected = -1
+            self.selected = -1
         note = ""
         if self.info is not None:
             w, h = ann.video.get("width"), ann.video.get("height")
@@ -403,15 +377,15 @@ class PlayerController(QObject):
                 self.show_error(f"Cannot decode frame {index}: {exc}")
                 return False
             self.window.controls.set_media(self.info.fps, self.reader.frame_count)
-        self._display(bgr_to_qimage(bgr), index)
-        if self._indexer is not None:
-            self._indexer.follow(index)
+        self.display(bgr_to_qimage(bgr), index)
+        if self.indexer is not None:
+            self.indexer.follow(index)
         return True
 
     def reference_at(self, index: int) -> Detections | None:
         return self.reference.detections_at(index) if self.reference is not None else None
 
-    def _display(self, image: QImage, index: int) -> None:
+    def display(self, image: QImage, index: int) -> None:
         self.index = index
         self._image = image
         self.window.video.set_frame(image, index, self.detections_at(index),
@@ -424,39 +398,6 @@ class PlayerController(QObject):
         self.window.video.set_playing(self.playing)
         self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
-
-    def _open_audio(self, path: str) -> None:
-        """The Audio menu for a new file: its tracks, the one chosen last time for it, else
-        the one it flags as default, else the first."""
-        from engine.video import audio_streams
-
-        self.audio_streams = audio_streams(path)
-        remembered = self.settings.audio_track(path)
-        default = next((s.position for s in self.audio_streams if s.default), 0)
-        current = remembered if remembered is not None and \
-            0 <= remembered < len(self.audio_streams) else default
-        self.audio_current = current if self.audio_streams else -1
-        if self.backend is not None and self.audio_current >= 0:
-            self.backend.set_audio_track(self.audio_current)
-        self._publish_audio()
-
-    def _publish_audio(self) -> None:
-        playable = (self.backend is None and self._use_vlc) or bool(
-            self.backend is not None and self.backend.has_audio_tracks)
-        self.window.set_audio_tracks([s.name() for s in self.audio_streams],
-                                     self.audio_current, playable)
-
-    def set_audio_track(self, position: int) -> bool:
-        """Audio ▸ a track: played from now on, and remembered for this file."""
-        if self.info is None or not 0 <= position < len(self.audio_streams):
-            return False
-        self.audio_current = position
-        self.settings.set_audio_track(self.info.path, position)
-        if self.backend is not None:
-            self.backend.set_audio_track(position)
-        self._publish_audio()
-        self.show_status(f"Audio: {self.audio_streams[position].name()}")
-        return True
 
     def _show_subtitle(self) -> None:
         fps = self.info.fps if self.info else 0.0
@@ -472,7 +413,7 @@ class PlayerController(QObject):
 
     # --- the live engine --------------------------------------------------------------------
     def _on_snapshot(self, generation: int, snap) -> None:
-        if generation != self._video_generation or self.reader is None:
+        if generation != self.video_generation or self.reader is None:
             return  # about a video that is closed
         self.snapshot = snap
         self.annotations = snap.index
@@ -483,8 +424,8 @@ class PlayerController(QObject):
         self._refresh_lists()
         self._show_engine_progress()
         self.analysis_updated.emit()
-        if self._selected >= 0:
-            track = snap.index.track(self._selected)
+        if self.selected >= 0:
+            track = snap.index.track(self.selected)
             if track is not None and track.matches:
                 self._show_matches(track)
 
@@ -514,7 +455,7 @@ class PlayerController(QObject):
         items = [TimelineItem(t.first_frame, t.track_id,
                               f"{t.matches[0].title or t.matches[0].product_id} "
                               f"({t.category or 'garment'} #{t.track_id})",
-                              self._thumbnail(t.matches[0].image))
+                              self.thumbnail(t.matches[0].image))
                  for t in matched]
         tl = self.window.timeline
         if self.reader is not None:
@@ -523,7 +464,7 @@ class PlayerController(QObject):
         tl.set_items(items)
         tl.setVisible(bool(items) and not self.window.kiosk)
 
-    def _thumbnail(self, image_path: str) -> np.ndarray | None:
+    def thumbnail(self, image_path: str) -> np.ndarray | None:
         if image_path not in self._thumbs:
             thumb = None
             bgr = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
@@ -539,7 +480,7 @@ class PlayerController(QObject):
     def goto_frame(self, index: int) -> None:
         if self.reader is None:
             return
-        self.pause()
+        self.transport.pause()
         self.show_frame(index)
 
     def jump_to_track(self, track_id: int, frame: int | None = None) -> None:
@@ -547,109 +488,15 @@ class PlayerController(QObject):
         track = self.annotations.track(track_id) if self.annotations else None
         if track is None or self.reader is None:
             return
-        self.pause()
+        self.transport.pause()
         self.show_frame(track.first_frame if frame is None else frame)
         self.select_track(track_id)
 
     def _show_evidence_frame(self, frame: int) -> None:
-        selected = self._selected
-        self.pause()
+        selected = self.selected
+        self.transport.pause()
         self.show_frame(frame)
         self.select_track(selected)
-
-    def set_loop_point(self, which: str) -> None:
-        """A-B loop: "a" marks the start at the current frame, "b" the end (and loops),
-        "clear" ends it."""
-        if which == "clear" or self.reader is None:
-            self.loop_range, self._loop_a = None, None
-            self.window.controls.set_loop_marks([])
-            self.show_status("Loop cleared")
-            return
-        if which == "a":
-            self._loop_a = self.index
-            self.loop_range = None
-            self.window.controls.set_loop_marks([self.index])
-            self.show_status(f"Loop start at frame {self.index}; set the end with Ctrl+]")
-            return
-        a = self._loop_a if self._loop_a is not None else 0
-        b = self.index
-        if b <= a:
-            self.show_status(f"The loop's end must come after its start (frame {a})")
-            return
-        self.loop_range = (a, b)
-        self.window.controls.set_loop_marks([a, b])
-        self.show_status(f"Looping frames {a}–{b}")
-
-    def _flag_book(self):
-        from engine.export import FlagBook
-        from engine.video import fingerprint
-
-        if self.flags is None and self.info is not None:
-            self.flags = FlagBook(self.info.path, fingerprint(self.info.path))
-        return self.flags
-
-    def flag(self, kind: str, note: str) -> bool:
-        """QA: marks the selected box (or its best match) as wrong, with a note."""
-        if self.info is None or self._selected < 0:
-            self.show_status("Select a box first, then flag it")
-            return False
-        track = self.annotations.track(self._selected) if self.annotations else None
-        product = track.matches[0].product_id if track is not None and track.matches else None
-        if kind == "match" and product is None:
-            self.show_status("This garment has no match to flag yet")
-            return False
-        book = self._flag_book()
-        book.add(self.index, self._selected, kind, note, product)
-        self.show_status(f"Flagged the {kind} of #{self._selected} at frame {self.index} "
-                         f"({len(book.flags)} flags; QA → Export Flags… to save them)")
-        return True
-
-    def export_flags(self, path: str) -> bool:
-        from engine.export import ExportError
-
-        if self.flags is None or not self.flags.flags:
-            self.show_status("No flags to export")
-            return False
-        try:
-            self.flags.save(path)
-        except ExportError as exc:
-            self.show_status(str(exc))
-            return False
-        self.show_status(f"Wrote {len(self.flags.flags)} flags to {path}")
-        return True
-
-    def current_analysis(self):
-        """The results on screen, in the annotations format."""
-        from engine.annotations import Annotations
-
-        if self.info is None or self.annotations is None:
-            return None
-        tracks = list(self.annotations.tracks.values())
-        video = {"fps": self.info.fps, "frame_count": self.reader.frame_count,
-                 "width": self.info.width, "height": self.info.height}
-        if self.snapshot is not None:
-            video["analysed"] = [list(r) for r in self.snapshot.analysed]
-        return Annotations(video=video, tracks=tracks)
-
-    def export_analysis(self, path: str) -> bool:
-        """Writes the results as annotations JSON, MOTChallenge text or CVAT video XML, by
-        the file's suffix."""
-        from engine.export import ExportError, export_analysis, format_for_path
-
-        ann = self.current_analysis()
-        if ann is None:
-            self.show_status("Nothing to export yet: open a video and let it be analysed")
-            return False
-        try:
-            written = export_analysis(ann, path, format_for_path(path))
-        except (ExportError, ValueError) as exc:
-            self.show_status(f"Not exported: {exc}")
-            return False
-        partial = ""
-        if self.snapshot is not None and not self.snapshot.complete:
-            partial = f" (analysis {self.analysis_progress():.0%} done)"
-        self.show_status(f"Exported {len(ann.tracks)} tracks to {written}{partial}")
-        return True
 
     def _show_matches(self, track) -> None:
         panel = self.window.panel
@@ -663,8 +510,8 @@ class PlayerController(QObject):
         """What the side panel shows, as values (automation and QA scripts read it)."""
         panel = self.window.panel
         match = panel.card.match
-        track = self.annotations.track(self._selected) if (
-            self.annotations is not None and self._selected >= 0) else None
+        track = self.annotations.track(self.selected) if (
+            self.annotations is not None and self.selected >= 0) else None
         return {"frame": self.index, "track": track.track_id if track else None,
                 "category": track.category if track else None,
                 "product": match.product_id if match else None,
@@ -677,413 +524,11 @@ class PlayerController(QObject):
             return 0.0
         return sum(b - a for a, b in self.snapshot.analysed) / self.snapshot.frame_count
 
-    def search_region(self, x1: float, y1: float, x2: float, y2: float) -> bool:
-        """Searches the catalogue with a box the viewer drew on the paused frame."""
-        if self.reader is None or self.engine is None:
-            return False
-        if self.catalog is None:
-            self.show_status("No catalogue to search: File → Open Catalogue…")
-            return False
-        try:
-            bgr = self.reader.read(self.index)
-        except IndexError as exc:
-            self.show_status(f"Cannot search: {exc}")
-            return False
-        h, w = bgr.shape[:2]
-        a, b = int(max(0, min(x1, x2))), int(max(0, min(y1, y2)))
-        c, d = int(min(w, max(x1, x2))), int(min(h, max(y1, y2)))
-        if c - a < 4 or d - b < 4:
-            return False
-        self._selected = -1
-        self.window.video.set_selected(-1)
-        self._region_generation += 1
-        self.window.panel.set_region(f"Your selection at frame {self.index}",
-                                     f"{c - a}x{d - b} pixels")
-        self.window.panel.set_matches_message("Searching the catalogue…")
-        self.engine.search_region(self._video_generation,
-                                  cv2.cvtColor(bgr[b:d, a:c], cv2.COLOR_BGR2RGB))
-        return True
-
-    def search_photo(self, path: str) -> bool:
-        """File > Search by Photo, a dropped picture: the products that look like it."""
-        from engine.catalog.fetch import FetchError, read_local_image
-
-        try:
-            checked = read_local_image(Path(path))  # size, type and bomb checks first
-        except FetchError as exc:
-            self.show_status(f"Cannot search with that picture: {exc}")
-            return False
-        bgr = cv2.imdecode(np.frombuffer(checked.data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            self.show_status(f"Cannot search with {Path(path).name}: not a readable picture")
-            return False
-        return self.search_picture(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
-                                   f"Your photo {Path(path).name}")
-
-    def search_picture(self, rgb: np.ndarray | None, title: str) -> bool:
-        """Shows the products that look like ``rgb`` (H, W, 3) in the card panel."""
-        if rgb is None or rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
-            self.show_status("Cannot search: the picture is empty or too small")
-            return False
-        if self.catalog is None:
-            self.show_status("Opening the catalogue… search again in a moment"
-                             if self.catalog_loader.busy() else
-                             "No catalogue to search: File → Open Catalogue…")
-            return False
-        self._selected = -1
-        self.window.video.set_selected(-1)
-        self._region_generation += 1
-        h, w = rgb.shape[:2]
-        self.window.panel.set_region(title, f"{w}x{h} pixels")
-        self.window.panel.set_matches_message("Searching the catalogue…")
-        if self.engine is not None:
-            self.engine.search_region(self._video_generation, rgb)
-            return True
-        from engine.matching import to_match
-
-        try:  # no engine thread (--no-engine): one embedding and one FAISS query, here
-            matches = [to_match(m) for m in self.catalog.search_image(rgb, k=10)]
-        except Exception as exc:  # a bad picture must never take the player down
-            self.show_status(f"Search failed: {type(exc).__name__}: {exc}")
-            return False
-        self._on_region_matches(self._video_generation, matches)
-        return True
-
-    def _on_region_matches(self, generation: int, matches: list) -> None:
-        if generation == self._video_generation and self._selected < 0:
-            self.window.panel.set_matches(matches)
-            self.card_shown.emit(-1)
-
     # --- transport ---------------------------------------------------------------------------
-    def _ensure_backend(self) -> bool:
-        if self.backend is None:
-            self.backend, self.backend_warning = create_backend(self._use_vlc, self._vlc_args)
-            self.backend.frame_ready.connect(self._on_backend_frame)
-            self.backend.ended.connect(self._on_ended)
-            self.backend.error.connect(self.show_error)
-            if self.backend_warning:
-                self.show_status(self.backend_warning)
-        if self.info is not None and self._backend_path != self.info.path:
-            self.backend.open(self.info.path, self.info.width, self.info.height, self.info.fps)
-            self.backend.set_rate(self.rate)
-            self.backend.set_volume(self.volume)
-            self.backend.set_muted(self.muted)
-            if self.audio_current >= 0:
-                self.backend.set_audio_track(self.audio_current)
-            self._backend_path = self.info.path
-            self._publish_audio()  # the backend is known now: can it switch tracks?
-        return True
-
-    def play(self) -> None:
-        if self.reader is None or self.playing:
-            return
-        self.window.carousel.dismiss()
-        if self.index >= self.reader.frame_count - 1:
-            self.show_frame(0)  # at the end, play starts over
-        self._ensure_backend()
-        self._anchor(self.index)
-        self._resume_index = self.index
-        self.playing = True
-        self._rejected = 0
-        self.window.controls.set_playing(True)
-        self.backend.play(self.index)
-
-    def pause(self) -> None:
-        if not self.playing:
-            return
-        self.playing = False
-        if self.backend is not None:
-            self.backend.pause()
-        self.window.controls.set_playing(False)
-        # replace VLC's picture by the exact decode of the same index: paused is exact
-        self.show_frame(self.index)
-
-    def toggle_play(self) -> None:
-        if self.playing:
-            self.pause()
-        else:
-            self.play()
-
-    def step(self, delta: int) -> None:
-        if self.reader is None:
-            return
-        self.pause()
-        self.show_frame(self.index + delta)
-
-    def seek_frame(self, index: int) -> None:
-        if self.reader is None:
-            return
-        self.window.carousel.dismiss()
-        index = max(0, min(index, self.reader.frame_count - 1))
-        if self.playing:
-            self._anchor(index)
-            self._resume_index = index
-            self._rejected = 0
-            if self._indexer is not None:
-                self._indexer.follow(index)
-            self.backend.seek(index)
-            self.window.controls.set_position(index)
-        else:
-            self.show_frame(index)
-
-    def seek_relative(self, seconds: float) -> None:
-        if self.info is not None:
-            self.seek_frame(self.index + round(seconds * self.info.fps))
-
-    def set_rate(self, rate: float) -> None:
-        self.rate = float(min(max(rate, RATES[0]), RATES[-1]))
-        if self.playing:
-            self._anchor(self.index)
-        if self.backend is not None:
-            self.backend.set_rate(self.rate)
-        self.window.controls.set_rate(self.rate)
-        self.show_status(f"Speed {self.rate:g}x")
-
-    def rate_step(self, direction: int) -> None:
-        i = min(range(len(RATES)), key=lambda k: abs(RATES[k] - self.rate))
-        self.set_rate(RATES[max(0, min(len(RATES) - 1, i + direction))])
-
-    def set_volume(self, volume: int) -> None:
-        self.volume = max(0, min(100, int(volume)))
-        self.settings.volume = self.volume
-        if self.backend is not None:
-            self.backend.set_volume(self.volume)
-        self.window.controls.set_volume(self.volume)
-
-    def set_muted(self, muted: bool) -> None:
-        self.muted = bool(muted)
-        self.settings.muted = self.muted
-        if self.backend is not None:
-            self.backend.set_muted(self.muted)
-        self.window.controls.set_muted(self.muted)
-        self.show_status("Muted" if self.muted else f"Volume {self.volume}%")
-
     # --- frames while playing -------------------------------------------------------------
-    def _anchor(self, index: int) -> None:
-        self._anchor_index, self._anchor_time = index, time.monotonic()
-
-    def estimate(self) -> float:
-        fps = self.info.fps if self.info else 25.0
-        return self._anchor_index + (time.monotonic() - self._anchor_time) * fps * self.rate
-
-    def _on_backend_frame(self, bgra: np.ndarray, thumb: np.ndarray | None, exact: int) -> None:
-        if not self.playing or self.reader is None:
-            return  # a frame still in VLC's pipeline after pause or close
-        if exact >= 0:
-            index = exact
-        else:
-            located = self._locator.locate(thumb, self.estimate())
-            if located.matched and located.index < self._resume_index:
-                self.sync_stats["rejected"] += 1
-                return  # VLC's seek landed a few frames early: these were already seen
-            if located.matched and located.cost > self._locator.max_cost:
-                self._rejected += 1
-                self.sync_stats["rejected"] += 1
-                if self._rejected < _MAX_REJECTED_IN_A_ROW:
-                    return
-                index = round(self.estimate())
-            else:
-                index = located.index
-                self.sync_stats["matched" if located.matched else "estimated"] += 1
-            self._rejected = 0
-            self._resume_index = 0
-        index = max(0, min(index, self.reader.frame_count - 1))
-        if self.loop_range is not None and index >= self.loop_range[1]:
-            self.seek_frame(self.loop_range[0])  # QA's A-B loop
-            return
-        self._anchor(index)
-        if self._indexer is not None:
-            self._indexer.follow(index)
-        self._display(bgra_to_qimage(bgra), index)
-
-    def _on_ended(self) -> None:
-        if not self.playing:
-            return
-        if self.loop:
-            self.playing = False
-            self.show_frame(0)
-            trim()  # VLC's threads of the last pass have gone: give their heap back
-            self.play()
-        else:
-            self.pause()
-            self.show_frame(self.reader.frame_count - 1 if self.reader else 0)
-            self.show_carousel()
-
     # --- saved products -----------------------------------------------------------------
-    def _saved_store(self):
-        if self.saved is None:
-            from engine.saved import SavedError, SavedStore
-
-            try:
-                self.saved = SavedStore()
-            except SavedError as exc:
-                self.show_status(str(exc))
-                return None
-        return self.saved
-
-    def _refresh_saved(self) -> None:
-        from engine.saved import SavedError
-
-        store = self._saved_store()
-        try:
-            self.window.saved.set_items(store.items() if store is not None else [])
-        except SavedError as exc:
-            self.show_status(str(exc))
-
-    def _show_heart(self) -> None:
-        match = self.window.panel.card.match
-        store = self._saved_store() if match is not None else None
-        video = self.info.path if self.info else ""
-        self.window.panel.card.set_saved(bool(store is not None and match is not None
-                                              and store.contains(match.product_id, video)))
-
-    def save_card(self, on: bool = True) -> bool:
-        """The heart on the card: keep the product shown with this video and moment (or
-        forget it). Kiosk mode saves nothing."""
-        from engine.saved import SavedError
-
-        match = self.window.panel.card.match
-        store = self._saved_store()
-        if match is None or store is None or self.info is None or self.window.kiosk:
-            self.window.panel.card.set_saved(False)
-            return False
-        try:
-            if on:
-                store.save(match, self.info.path, self.index, self.info.fps, self._selected)
-                self.show_status(f"Saved {match.title or match.product_id} (View ▸ Saved "
-                                 "Products)")
-            else:
-                store.remove(match.product_id, self.info.path)
-                self.show_status(f"Removed {match.title or match.product_id} from Saved")
-        except SavedError as exc:
-            self.show_status(str(exc))
-            self._show_heart()
-            return False
-        self._refresh_saved()
-        return True
-
-    def go_to_saved(self, video: str, frame: int, track_id: int, product_id: str) -> bool:
-        """A saved product's moment: its video (opened if another is open), its frame."""
-        if self.info is None or Path(self.info.path).resolve() != Path(video).resolve():
-            if not Path(video).is_file():
-                self.show_status(f"The video of that product is gone: {video}")
-                return False
-            if not self.open_video(video):
-                return False
-        self.pause()
-        self.show_frame(min(frame, self.reader.frame_count - 1) if self.reader else frame)
-        if self.annotations is not None and self.annotations.track(track_id) is not None:
-            self.select_track(track_id, pause=False)
-        return True
-
-    def forget_saved(self, product_id: str, video: str) -> None:
-        from engine.saved import SavedError
-
-        store = self._saved_store()
-        if store is not None:
-            try:
-                store.remove(product_id, video)
-            except SavedError as exc:
-                self.show_status(str(exc))
-            self._refresh_saved()
-            self._show_heart()
-
-    def export_saved(self, path: str) -> bool:
-        from engine.export import ExportError
-
-        store = self._saved_store()
-        if store is None:
-            return False
-        try:
-            written = store.export_csv(path)
-        except ExportError as exc:
-            self.show_status(str(exc))
-            return False
-        self.show_status(f"Wrote the saved products to {written}")
-        return True
-
-    def carousel_items(self) -> list:
-        """Every product matched in this video, once, in the order they first appear."""
-        from ui.carousel import CarouselItem
-        from ui.product_card import format_price
-
-        snap = self.snapshot
-        tracks = snap.tracks if snap is not None else (
-            list(self.annotations.tracks.values()) if self.annotations else [])
-        seen, items = set(), []
-        for t in sorted((t for t in tracks if t.matches and len(t.boxes)),
-                        key=lambda t: t.first_frame):
-            m = t.matches[0]
-            if m.product_id in seen:
-                continue
-            seen.add(m.product_id)
-            items.append(CarouselItem(t.track_id, t.first_frame, m.product_id,
-                                      m.title or m.product_id,
-                                      format_price(m.price, m.currency or ""),
-                                      self._thumbnail(m.image)))
-        return items
-
-    def show_carousel(self) -> bool:
-        """The end screen: the products seen in the video (not in kiosk mode, which loops)."""
-        items = self.carousel_items()
-        car = self.window.carousel
-        if not items or self.window.kiosk:
-            car.dismiss()
-            return False
-        car.set_items(items)
-        car.place(self.window.video.video_rect())
-        car.show()
-        car.raise_()
-        return True
-
     # --- selection ---------------------------------------------------------------------------
     # --- kiosk: a demo booth that runs itself ----------------------------------------------
-    def start_kiosk(self, cycle_ms: int = 6000, idle_ms: int = 60000) -> None:
-        """Shows the products of the garments on screen one after another while the demo
-        loops; a visitor's input stops that, and a minute without input brings it back."""
-        from PySide6.QtCore import QTimer
-        from PySide6.QtWidgets import QApplication
-
-        self.kiosk_mode = True
-        self._kiosk_last = -1
-        self._kiosk_cycle = QTimer(self)
-        self._kiosk_cycle.setInterval(cycle_ms)
-        self._kiosk_cycle.timeout.connect(self._kiosk_next_card)
-        self._kiosk_cycle.start()
-        self._kiosk_idle = QTimer(self)
-        self._kiosk_idle.setSingleShot(True)
-        self._kiosk_idle.setInterval(idle_ms)
-        self._kiosk_idle.timeout.connect(self._kiosk_resume)
-        QApplication.instance().installEventFilter(self)
-
-    def eventFilter(self, obj, event) -> bool:
-        from PySide6.QtCore import QEvent
-
-        if self.kiosk_mode and event.type() in (
-                QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.Wheel):
-            self._kiosk_cycle.stop()  # a visitor is here: the booth stops driving
-            self._kiosk_idle.start()
-        return False
-
-    def _kiosk_resume(self) -> None:
-        self.window.set_kiosk(True)
-        if not self.playing:
-            self.play()
-        self._kiosk_cycle.start()
-        self._kiosk_next_card()
-
-    def _kiosk_next_card(self) -> None:
-        if self.reader is None or self.annotations is None:
-            return
-        dets = self.detections_at(self.index)
-        ids = sorted({int(t) for t in dets.tracker_id
-                      if (tr := self.annotations.track(int(t))) is not None and tr.matches})
-        if not ids:
-            return
-        later = [t for t in ids if t > self._kiosk_last]
-        self._kiosk_last = later[0] if later else ids[0]
-        self.select_track(self._kiosk_last, pause=False)
-
     def _catalog_still_there(self) -> bool:
         """False (and said once) when the open catalogue's folder was removed under the player:
         what was loaded (vectors, the open database) still answers, pictures may be gone."""
@@ -1103,7 +548,7 @@ class PlayerController(QObject):
         self._catalog_still_there()
         self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
-        self._selected = track.track_id if track is not None else -1
+        self.selected = track.track_id if track is not None else -1
         fps = self.info.fps if self.info else 25.0
         self.window.panel.set_track(track, fps)
         if track is not None and track.matches:
@@ -1120,7 +565,7 @@ class PlayerController(QObject):
             else:
                 self._request_matches(track)
         if track is not None and self.playing and pause:
-            self.pause()  # a viewer who clicks a garment wants to look at it
+            self.transport.pause()  # a viewer who clicks a garment wants to look at it
 
     def _clear_recent(self) -> None:
         self.settings.clear_recent()
@@ -1133,20 +578,14 @@ class PlayerController(QObject):
         self._close_video()
         self.match_jobs.wait()
         self.catalog_loader.wait()
-        if self.kiosk_mode:
-            from PySide6.QtWidgets import QApplication
-
-            QApplication.instance().removeEventFilter(self)
-            self.kiosk_mode = False
+        self.kiosk.stop()
         if self.engine is not None:
             self.engine.stop()  # closes the catalogue it holds
             self.engine = None
         elif self.catalog is not None:
             self.catalog.close()
         self.catalog = None
-        if self.saved is not None:
-            self.saved.close()
-            self.saved = None
+        self.saved.close()
         if self.backend is not None:
             release = getattr(self.backend, "release", None)
             if release:

@@ -157,12 +157,12 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     # playback with analysis running: the longest stall of the main thread
     meter = _StallMeter(window)
     play_s = float(opts.get("play_s") or (12.0 if quick else 30.0))
-    c.play()
+    c.transport.play()
     meter.start()
     pump(play_s)
     meter.stop()
-    c.pause()
-    frames_seen = c.sync_stats["matched"] + c.sync_stats["estimated"]
+    c.transport.pause()
+    frames_seen = c.transport.sync_stats["matched"] + c.transport.sync_stats["estimated"]
     out["ui_max_stall_ms"] = round(max(meter.gaps), 1) if meter.gaps else None
     out["ui_stall_ms"] = _pct(meter.gaps)
     out["playback_s"] = play_s
@@ -204,11 +204,11 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     while time.monotonic() - t0 < soak_s:
         c.open_video(video)
         loops += 1
-        c.play()
+        c.transport.play()
         while time.monotonic() - t0 < soak_s and c.playing:
             pump(1.0)
             rss.append((time.monotonic() - t0, _rss_mb()))
-        c.pause()
+        c.transport.pause()
     warm_from = soak_s * 0.2
     after = [m for t, m in rss if t >= warm_from]
     out["soak_s"] = soak_s

@@ -43,7 +43,7 @@ def _player(lang: str | None = None):
 def _save(window, path: Path) -> None:
     import cv2
 
-    from app.controller import qimage_to_rgb
+    from app.images import qimage_to_rgb
 
     rgb = qimage_to_rgb(window.grab().toImage())
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
@@ -51,7 +51,7 @@ def _save(window, path: Path) -> None:
 
 
 def carousel(out: Path) -> None:
-    from app.cli import DEMO_CATALOG, DEMO_VIDEO
+    from engine.resources import DEMO_CATALOG, DEMO_VIDEO
 
     app, window, c = _player()
     c.open_catalog(str(DEMO_CATALOG))
@@ -59,7 +59,7 @@ def carousel(out: Path) -> None:
     _wait(app, lambda: c.catalog is not None and c.snapshot is not None
           and c.snapshot.complete and c.snapshot.matched >= len(c.snapshot.tracks), 900)
     c.show_frame(c.reader.frame_count - 1)
-    c.show_carousel()
+    c.end_screen.show()
     app.processEvents()
     _save(window, out / "player-carousel.jpg")
     c.shutdown()
@@ -69,7 +69,7 @@ def keyboard(out: Path, lang: str | None = None, name: str = "player-keyboard.jp
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from app.cli import DEMO_CATALOG, DEMO_VIDEO
+    from engine.resources import DEMO_CATALOG, DEMO_VIDEO
 
     app, window, c = _player(lang)
     c.open_catalog(str(DEMO_CATALOG))

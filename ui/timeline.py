@@ -32,7 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
-from ui.video_view import track_color
+from ui.boxes import track_color
 
 BACKGROUND = QColor(18, 18, 22)
 AXIS_COLOR = QColor(90, 90, 104)

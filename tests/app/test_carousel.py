@@ -27,8 +27,8 @@ def test_the_end_of_a_video_shows_its_products(make_player, marker_clip, tmp_pat
     assert c.open_video(str(marker_clip[0]))
     assert c.load_annotations(str(path))
     car = window.carousel
-    c.seek_frame(c.reader.frame_count - 10)
-    c.play()
+    c.transport.seek_frame(c.reader.frame_count - 10)
+    c.transport.play()
     qtbot.waitUntil(car.isVisible, timeout=20_000)  # played to its end
     assert not c.playing and c.index == c.reader.frame_count - 1
     tracks = sorted((t for t in raw["tracks"] if t.get("matches")),
@@ -46,14 +46,14 @@ def test_the_end_of_a_video_shows_its_products(make_player, marker_clip, tmp_pat
     first = car.list.item(1)
     rect = car.list.visualItemRect(first)
     QTest.mouseClick(car.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert c._selected == want[1][1] and car.isVisible()
+    assert c.selected == want[1][1] and car.isVisible()
     # a double click: the moment it was worn, the carousel put away
     QTest.mouseDClick(car.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     track = next(t for t in raw["tracks"] if t["track_id"] == want[1][1])
     assert c.index == min(b[0] for b in track["boxes"]) and not car.isVisible()
-    c.show_carousel()
+    c.end_screen.show()
     assert car.isVisible()
-    c.play()
+    c.transport.play()
     assert not car.isVisible()  # playing again puts it away
 
 
@@ -61,8 +61,8 @@ def test_no_carousel_without_products_or_in_kiosk_mode(make_player, marker_clip,
                                                        qtbot):
     window, c = make_player()
     assert c.open_video(str(marker_clip[0]))
-    assert not c.show_carousel()  # nothing matched: no end screen
+    assert not c.end_screen.show()  # nothing matched: no end screen
     path, _ = annotations_with_matches(marker_clip, tmp_path)
     assert c.load_annotations(str(path))
     window.set_kiosk(True)
-    assert not c.show_carousel() and not window.carousel.isVisible()
+    assert not c.end_screen.show() and not window.carousel.isVisible()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import pytest
 
-from app.cli import DEMO_CATALOG
 from engine.asymnet.model import DEFAULT_WEIGHTS
+from engine.resources import DEMO_CATALOG
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
                                 reason="AsymNet weights are not in resources/models")
@@ -34,8 +34,8 @@ def test_demo_catalogue_loads_in_the_background(make_player, qtbot, tmp_path, mo
 
 
 def test_clicking_a_garment_lists_its_products(make_player, qtbot, tmp_path, monkeypatch):
-    from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
     from engine.annotations import load_annotations
+    from engine.resources import DEMO_ANNOTATIONS, DEMO_VIDEO
 
     monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
     window, controller = make_player()
@@ -60,7 +60,7 @@ def test_clicking_a_garment_lists_its_products(make_player, qtbot, tmp_path, mon
 
 def test_results_for_replaced_annotations_are_dropped(make_player, qtbot, tmp_path,
                                                      monkeypatch):
-    from app.cli import DEMO_ANNOTATIONS, DEMO_VIDEO
+    from engine.resources import DEMO_ANNOTATIONS, DEMO_VIDEO
 
     monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
     _, controller = make_player()

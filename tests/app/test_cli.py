@@ -10,7 +10,7 @@ import pytest
 
 from bench.synth.marker_clip import MARKERS, Marker, make_marker_clip, marker_box
 from tests.conftest import ROOT
-from ui.video_view import track_color
+from ui.boxes import track_color
 
 DRESS = MARKERS[2]
 # one fast garment: it moves 10+ video pixels a frame, so a box one frame late misses it

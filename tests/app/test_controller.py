@@ -39,13 +39,13 @@ def test_stepping_and_jumping_keep_picture_and_boxes_together(make_player, marke
     c.load_annotations(str(marker_clip[1]))
     expected = 0
     for delta in [1, 1, 1, -1, 5, -2, 1, 1, -1, -1, -1]:
-        c.step(delta)
+        c.transport.step(delta)
         expected += delta
         assert_in_sync(window, c, oracle, expected)
     for n in [77, 12, 99, 98, 0]:
-        c.seek_frame(n)
+        c.transport.seek_frame(n)
         assert_in_sync(window, c, oracle, n)
-    c.step(-1)  # before the first frame: stays on it
+    c.transport.step(-1)  # before the first frame: stays on it
     assert_in_sync(window, c, oracle, 0)
 
 
@@ -65,12 +65,12 @@ def test_a_bad_file_shows_a_message_and_the_next_good_file_plays(
     assert window.video.message  # said in the window ...
     assert window.statusBar().currentMessage() == window.video.message  # ... and the status bar
     assert c.reader is None and window.video.image is None
-    c.step(1)  # nothing open: controls do nothing, nothing raises
-    c.toggle_play()
+    c.transport.step(1)  # nothing open: controls do nothing, nothing raises
+    c.transport.toggle_play()
     assert c.open_video(str(marker_clip[0]))
     assert window.video.message == ""
     c.load_annotations(str(marker_clip[1]))
-    c.seek_frame(33)
+    c.transport.seek_frame(33)
     assert_in_sync(window, c, oracle, 33)
 
 
@@ -79,7 +79,7 @@ def test_a_truncated_file_plays_what_it_has_and_says_so(make_player, bad_files, 
     assert c.open_video(str(bad_files["truncated"]))
     assert "truncated" in window.statusBar().currentMessage()
     last = c.reader.frame_count - 1
-    c.seek_frame(99)
+    c.transport.seek_frame(99)
     assert c.index == last and oracle.which(window.video.image) == last
 
 
@@ -96,7 +96,7 @@ def test_clicking_a_box_selects_its_track_in_the_panel(make_player, marker_clip)
     window, c = make_player()
     c.open_video(str(marker_clip[0]))
     c.load_annotations(str(marker_clip[1]))
-    c.seek_frame(20)
+    c.transport.seek_frame(20)
     x1, y1, x2, y2 = marker_box(MARKERS[2], 20, 100, 320, 180)
     assert window.video.click_video_point((x1 + x2) / 2, (y1 + y2) / 2) == 3
     assert window.video.selected_track == 3
@@ -110,11 +110,11 @@ def test_opencv_playback_is_exact_and_stops_at_the_end(qtbot, make_player, marke
     window, c = make_player(use_vlc=False)
     c.open_video(str(marker_clip[0]))
     c.load_annotations(str(marker_clip[1]))
-    c.seek_frame(80)
+    c.transport.seek_frame(80)
     shown = []
     c.frame_shown.connect(lambda i: shown.append((i, oracle.which(window.video.image))))
-    c.set_rate(4.0)
-    c.play()
+    c.transport.set_rate(4.0)
+    c.transport.play()
     qtbot.waitUntil(lambda: not c.playing, timeout=10_000)
     assert shown and all(i == truth for i, truth in shown)
     assert c.index == 99
@@ -123,11 +123,11 @@ def test_opencv_playback_is_exact_and_stops_at_the_end(qtbot, make_player, marke
 def test_loop_starts_over(qtbot, make_player, marker_clip):
     _window, c = make_player(use_vlc=False, loop=True)
     c.open_video(str(marker_clip[0]))
-    c.seek_frame(95)
-    c.set_rate(4.0)
+    c.transport.seek_frame(95)
+    c.transport.set_rate(4.0)
     seen = []
     c.frame_shown.connect(seen.append)
-    c.play()
+    c.transport.play()
     qtbot.waitUntil(lambda: 10 in seen, timeout=10_000)
     assert c.playing
-    c.pause()
+    c.transport.pause()

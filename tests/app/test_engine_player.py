@@ -103,9 +103,9 @@ def test_reopening_a_video_shows_its_boxes_from_the_cache(live_player, clips, qt
     assert c.open_video(str(videos[1]))
     # the controller's slot and this one are queued one after the other: wait for both
     wait_until(qtbot, lambda: analysed_all(c)
-               and any(gen == c._video_generation for gen, _ in snapshots), 20)
+               and any(gen == c.video_generation for gen, _ in snapshots), 20)
     # read back from SQLite: the first results for the reopened video are already complete
-    first_after = next(snap for gen, snap in snapshots if gen == c._video_generation)
+    first_after = next(snap for gen, snap in snapshots if gen == c.video_generation)
     assert first_after.complete
     assert [(t.track_id, len(t.boxes)) for t in c.snapshot.tracks] == first
 
@@ -115,10 +115,10 @@ def test_seeking_around_and_switching_files_mid_analysis(live_player, clips, qtb
     window, c = live_player()
     assert c.open_video(str(videos[2]))
     for frame in (90, 10, 60, 35, 80, 5, 50):  # a viewer jumping about
-        c.seek_frame(frame)
+        c.transport.seek_frame(frame)
         qtbot.wait(40)
     assert c.open_video(str(videos[0]))  # mid-analysis
-    c.seek_frame(70)
+    c.transport.seek_frame(70)
     wait_until(qtbot, lambda: analysed_all(c))
     # the results are those of the file now open, none of the one left behind
     assert c.snapshot.frame_count == c.reader.frame_count
@@ -126,7 +126,7 @@ def test_seeking_around_and_switching_files_mid_analysis(live_player, clips, qtb
         assert t.last_frame < c.reader.frame_count
     window.controls.play_pause_requested.emit()  # it still plays
     qtbot.wait(200)
-    c.pause()
+    c.transport.pause()
 
 
 def test_an_engine_fault_reaches_the_status_bar_and_the_next_file_is_analysed(
@@ -160,31 +160,31 @@ def test_qa_exports_flags_goto_and_loop(live_player, clips, qtbot, tmp_path):
     assert len(window.video.reference) == len(c.reference.detections_at(40))
     # export in the three formats
     for name in ("a.json", "a.txt", "a.xml"):
-        assert c.export_analysis(str(tmp_path / name))
+        assert c.qa.export_analysis(str(tmp_path / name))
     assert json.loads((tmp_path / "a.json").read_text())["tracks"]
     lines = (tmp_path / "a.txt").read_text().splitlines()
     assert len(lines) == sum(len(t.boxes) for t in c.snapshot.tracks)
     root = ET.parse(tmp_path / "a.xml").getroot()
     assert len(root.findall("track")) == len(c.snapshot.tracks)
-    assert not c.export_analysis(str(tmp_path / "a.doc"))  # a suffix it cannot write
+    assert not c.qa.export_analysis(str(tmp_path / "a.doc"))  # a suffix it cannot write
     # flags: need a selection; then export as JSON
-    assert not c.flag("box", "no selection")
+    assert not c.qa.flag("box", "no selection")
     track = c.snapshot.tracks[0]
     c.jump_to_track(track.track_id)
     assert c.index == track.first_frame
-    assert c.flag("box", "box too wide <b>")
-    assert c.export_flags(str(tmp_path / "flags.json"))
+    assert c.qa.flag("box", "box too wide <b>")
+    assert c.qa.export_flags(str(tmp_path / "flags.json"))
     flags = json.loads((tmp_path / "flags.json").read_text())["flags"]
     assert flags[0]["track_id"] == track.track_id and flags[0]["note"] == "box too wide <b>"
     # A-B loop
     c.goto_frame(20)
-    c.set_loop_point("a")
+    c.qa.set_loop_point("a")
     c.goto_frame(50)
-    c.set_loop_point("b")
-    assert c.loop_range == (20, 50)
+    c.qa.set_loop_point("b")
+    assert c.qa.loop_range == (20, 50)
     assert window.controls.seek.marks == [20, 50]
-    c.set_loop_point("clear")
-    assert c.loop_range is None
+    c.qa.set_loop_point("clear")
+    assert c.qa.loop_range is None
 
 
 def test_a_box_drawn_on_the_paused_frame_searches_the_catalogue(live_player, clips, qtbot):
@@ -227,7 +227,7 @@ def test_kiosk_cycles_product_cards_without_pausing(live_player, clips, qtbot):
     c.show_frame(busy)
     shown: list[int] = []
     c.card_shown.connect(shown.append)
-    c.start_kiosk(cycle_ms=100, idle_ms=300)
+    c.kiosk.start(cycle_ms=100, idle_ms=300)
     wait_until(qtbot, lambda: len(shown) >= 2, 10)
     assert window.panel.card.match is not None
     # a visitor's input stops the cycling; after the idle time it comes back

@@ -27,7 +27,7 @@ def test_a_shop_photo_finds_its_own_product(live_player, make_player, tiny_bench
     shown: list[int] = []
     c.card_shown.connect(shown.append)
     for n, product in enumerate(products, 1):
-        assert c.search_photo(product.images[0])
+        assert c.search.photo(product.images[0])
         qtbot.waitUntil(lambda n=n: len(shown) == n, timeout=60_000)
         assert window.panel.card.match.product_id == product.id
         assert "Your photo" in window.panel.title.text()
@@ -53,12 +53,12 @@ def test_pictures_that_are_not_pictures_say_so(make_player, tiny_benchmark, qtbo
     messages: list[str] = []
     window.statusBar().messageChanged.connect(messages.append)
     (tmp_path / "fake.jpg").write_text("not a picture")
-    assert not c.search_photo(str(tmp_path / "fake.jpg"))
+    assert not c.search.photo(str(tmp_path / "fake.jpg"))
     assert "not a readable image" in messages[-1]
-    assert not c.search_photo(str(tmp_path / "missing.png"))
+    assert not c.search.photo(str(tmp_path / "missing.png"))
     assert "does not exist" in messages[-1]
     cv2.imwrite(str(tmp_path / "tiny.png"), np.zeros((10, 10, 3), np.uint8))
-    assert not c.search_photo(str(tmp_path / "tiny.png"))
+    assert not c.search.photo(str(tmp_path / "tiny.png"))
     assert "too small" in messages[-1]
     QApplication.clipboard().setText("some words")
     window.paste_photo()

@@ -25,7 +25,7 @@ def play_and_record(qtbot, c, window, oracle, seconds):
     c.frame_shown.connect(
         lambda i: shown.append((i, oracle.which(window.video.image))) if c.playing else None
     )
-    c.play()
+    c.transport.play()
     qtbot.wait(int(seconds * 1000))
     return shown
 
@@ -35,14 +35,14 @@ def test_vlc_frames_carry_their_exact_index(qtbot, make_player, long_clip, oracl
     window, c = make_player(use_vlc=True)
     c.open_video(str(long_clip[0]))
     c.load_annotations(str(long_clip[1]))
-    c.set_rate(rate)
+    c.transport.set_rate(rate)
     shown = play_and_record(qtbot, c, window, oracle, 2.5)
     assert c.backend.name == "vlc"
     assert len(shown) > 20
     errors = np.array([i - truth for i, truth in shown])
     assert np.abs(errors).max() <= 1, f"index errors {errors.tolist()}"
     assert (errors == 0).mean() >= 0.95
-    c.pause()
+    c.transport.pause()
     # paused: the exact decode of the same frame, with its boxes
     assert oracle.which(window.video.image) == c.index == window.video.frame_index
 
@@ -55,12 +55,12 @@ def test_frames_advance_at_the_rate_chosen(qtbot, make_player, long_clip, oracle
 
     _window, c = make_player(use_vlc=True)
     c.open_video(str(long_clip[0]))
-    c.set_rate(rate)
+    c.transport.set_rate(rate)
     seen = []
     c.frame_shown.connect(lambda i: seen.append((time.monotonic(), i)) if c.playing else None)
-    c.play()
+    c.transport.play()
     qtbot.wait(2500)
-    c.pause()
+    c.transport.pause()
     t = np.array([a for a, _ in seen])
     idx = np.array([b for _, b in seen], float)
     late = t >= t[0] + 0.4  # past VLC's start-up
@@ -77,11 +77,11 @@ def test_seeking_while_playing_stays_in_sync(qtbot, make_player, long_clip, orac
     firsts = []
     for target in (200, 40, 120):  # each seek's target is new: no earlier seek satisfies it
         start = len(shown)
-        c.seek_frame(target)
+        c.transport.seek_frame(target)
         qtbot.waitUntil(lambda start=start: len(shown) > start, timeout=3000)
         firsts.append((target, shown[start][0]))
         qtbot.wait(500)
-    c.pause()
+    c.transport.pause()
     errors = np.array([i - truth for i, truth in shown])
     assert len(shown) > 30
     assert np.abs(errors).max() <= 1, f"index errors {errors.tolist()}"
@@ -92,11 +92,11 @@ def test_seeking_while_playing_stays_in_sync(qtbot, make_player, long_clip, orac
 def test_play_after_stepping_resumes_from_the_stepped_frame(qtbot, make_player, long_clip, oracle):
     window, c = make_player(use_vlc=True)
     c.open_video(str(long_clip[0]))
-    c.seek_frame(210)
+    c.transport.seek_frame(210)
     for _ in range(3):
-        c.step(-1)
+        c.transport.step(-1)
     shown = play_and_record(qtbot, c, window, oracle, 0.6)
-    c.pause()
+    c.transport.pause()
     assert shown and shown[0][0] in (207, 208, 209)
     assert all(abs(i - t) <= 1 for i, t in shown)
 
@@ -104,8 +104,8 @@ def test_play_after_stepping_resumes_from_the_stepped_frame(qtbot, make_player, 
 def test_vlc_reaching_the_end_pauses_on_the_last_frame(qtbot, make_player, marker_clip):
     _window, c = make_player(use_vlc=True)
     c.open_video(str(marker_clip[0]))
-    c.seek_frame(90)
-    c.play()
+    c.transport.seek_frame(90)
+    c.transport.play()
     qtbot.waitUntil(lambda: not c.playing, timeout=8000)
     assert c.index == 99
 
@@ -133,22 +133,22 @@ def test_the_audio_menu_switches_tracks_and_remembers_them_per_file(qtbot, make_
     entries = window.audio_menu_entries()
     # the track the file flags as default is the one chosen
     assert [(e[0], e[2]) for e in entries] == [("eng mono", False), ("fra mono", True)]
-    c.play()
+    c.transport.play()
     qtbot.waitUntil(lambda: c.backend.audio_track() == 1, timeout=15_000)
     window.audio_track_chosen.emit(0)  # Audio ▸ eng, while playing
     qtbot.waitUntil(lambda: c.backend.audio_track() == 0, timeout=15_000)
-    c.pause()
+    c.transport.pause()
     c.shutdown()
     window2, c2 = make_player(use_vlc=True, settings_path=settings)  # a restart
     c2.open_video(str(two_languages))
     assert window2.audio_menu_entries()[0][2]  # remembered for this file
-    c2.play()
+    c2.transport.play()
     qtbot.waitUntil(lambda: c2.backend.audio_track() == 0, timeout=15_000)
-    c2.pause()
+    c2.transport.pause()
 
 
 def test_without_vlc_the_audio_menu_says_why(make_player, two_languages):
     window, c = make_player(use_vlc=False)
     c.open_video(str(two_languages))
-    c._ensure_backend()
+    c.transport.ensure_backend()
     assert [e[1] for e in window.audio_menu_entries()] == [False, False]

@@ -60,7 +60,7 @@ def test_unusual_videos_open_play_and_are_analysed(live_player, odd_videos, mark
     assert c.index == c.reader.frame_count - 1
     window.controls.play_pause_requested.emit()
     qtbot.wait(300)
-    c.pause()
+    c.transport.pause()
     assert c.open_video(str(marker_clip[0]))  # and the next good file opens
     qtbot.waitUntil(lambda: analysed(c), timeout=90_000)
 
@@ -116,7 +116,7 @@ def test_a_missing_or_corrupt_detector_model_is_reported_and_nothing_breaks(
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert str(model) in errors[0] and "not analysed" in errors[0]
     assert "Analysis error" in window.statusBar().currentMessage()
-    c.step(5)
+    c.transport.step(5)
     assert c.index == 5
 
 

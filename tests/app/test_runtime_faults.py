@@ -107,7 +107,7 @@ def test_the_catalogue_folder_removed_while_playing(live_player, tiny_benchmark,
     c.select_track(-1)
     c.select_track(tid)
     assert sum("was removed" in m for m in messages) == 1  # said once
-    c.step(1)
+    c.transport.step(1)
     assert c.index == busy + 1
     c.open_catalog(str(copy))
     qtbot.waitUntil(lambda: any("shop" in m and "not loaded" in m for m in messages)

@@ -70,7 +70,7 @@ def test_kiosk_mode_saves_nothing(make_player, marker_clip, tmp_path):
     open_on_a_track(c, marker_clip, path, raw)
     window.set_kiosk(True)
     assert not window.panel.card.heart.isVisibleTo(window.panel.card)
-    assert not c.save_card(True)
+    assert not c.saved.save_card(True)
     assert SavedStore().items() == []
 
 

@@ -14,7 +14,7 @@ def player(make_player, long_clip):
     window, c = make_player()
     assert c.open_video(str(long_clip[0]))
     c.load_annotations(str(long_clip[1]))
-    c.seek_frame(150)
+    c.transport.seek_frame(150)
     window.activateWindow()
     return window, c
 
@@ -108,8 +108,8 @@ def test_settings_persist_between_runs(qtbot, tmp_path, marker_clip, long_clip):
     c = PlayerController(window, Settings(ini), use_vlc=False)
     c.open_video(str(marker_clip[0]))
     c.open_video(str(long_clip[0]))
-    c.set_volume(37)
-    c.set_muted(True)
+    c.transport.set_volume(37)
+    c.transport.set_muted(True)
     window.resize(700, 455)
     c.shutdown()
 

@@ -112,9 +112,9 @@ def test_a_srt_beside_the_clip_shows_paused_inside_a_cue_and_not_outside(make_pl
     assert text == "Hello subtitles" and changed > 200
     text, changed = drawn(window, c, OUTSIDE)
     assert text == "" and changed == 0
-    c.step(1)  # stepping frame by frame keeps them in step
+    c.transport.step(1)  # stepping frame by frame keeps them in step
     assert c.index == OUTSIDE + 1 and window.video.subtitle == ""
-    c.seek_frame(SECOND)
+    c.transport.seek_frame(SECOND)
     qtbot.waitUntil(lambda: c.index == SECOND)
     assert window.video.subtitle == "Second line, café"
     window.subtitle_track_chosen.emit(1)  # the menu: the French file (entry 1 after None)

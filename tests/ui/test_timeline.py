@@ -3,8 +3,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
+from ui.boxes import track_color
 from ui.timeline import ProductTimeline, TimelineItem, format_moment, rgb_to_qimage
-from ui.video_view import track_color
 
 
 def _thumb(h, w, rgb):

@@ -3,7 +3,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QImage
 
 from engine.types import Detections
-from ui.video_view import VideoView, hit_test, track_color
+from ui.boxes import hit_test, track_color
+from ui.video_view import VideoView
 
 
 def test_hit_test_prefers_the_smallest_box_under_the_point():
