@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
-from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from app.audio import AudioTracks
-from app.catalog_loader import CatalogLoader
+from app.catalogue import CatalogueControl
 from app.end_screen import EndScreen
 from app.images import bgr_to_qimage, qimage_to_rgb
 from app.kiosk import Kiosk
-from app.match_job import MatchJobs
+from app.lists import ProductLists
 from app.memory import trim
 from app.playback import Backend
 from app.qa import QATools
@@ -77,21 +75,10 @@ class PlayerController(QObject):
         self.indexer: ThumbnailIndexer | None = None
         self.catalog = None  # engine.catalog.retrieval.Catalog once loaded
         self.catalog_path = ""
-        self._catalog_gone_said = ""  # the removed catalogue folder the viewer was told of
-        self._closed = False  # shut down: nothing new starts (a late timer, a queued result)
+        self.closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
         self.audio = AudioTracks(self)  # the Audio menu
-        self.catalog_loader = CatalogLoader(self)
-        self.catalog_loader.loaded.connect(self._on_catalog_loaded)
-        self.catalog_loader.failed.connect(self.show_status)
-        self.catalog_loader.progress.connect(self.show_status)
-        self.match_jobs = MatchJobs(self)
-        self.match_jobs.done.connect(self._on_matches)
-        self.match_jobs.failed.connect(
-            lambda gen, _t, text: gen == self._match_generation and self.show_status(text))
-        self._matches: dict[int, list] = {}  # track id -> [Match], for this generation
-        # bumped whenever track ids or the catalogue change: older results are dropped
-        self._match_generation = 0
+        self.catalogue = CatalogueControl(self)  # loading, matches without the engine
         self.selected = -1
         # the live engine (app.engine_thread.EngineThread): when there is one, its results are
         # the boxes, and loaded annotations are ground truth drawn beside them
@@ -103,12 +90,11 @@ class PlayerController(QObject):
         # small controllers beside this one, each with what it adds to the player
         self.transport = Transport(self)  # play, pause, seek, speed, sound, VLC's sync
         self.qa = QATools(self)  # the A-B loop, flags and exports
+        self.lists = ProductLists(self)  # the products' timeline, the QA track list
         self.search = Search(self)  # by a drawn region, a photo, a pasted picture
         self.saved = SavedProducts(self)  # the heart on the card and the Saved panel
         self.kiosk = Kiosk(self)  # the booth that runs itself
         self.end_screen = EndScreen(self)  # the products of the video, when it ends
-        self._thumbs: dict[str, np.ndarray | None] = {}  # product image -> timeline thumbnail
-        self._timeline_key: list | None = None  # what the timeline shows now
         self._wire()
         if engine is not None:
             engine.snapshot_ready.connect(self._on_snapshot)
@@ -150,7 +136,7 @@ class PlayerController(QObject):
         c.volume_requested.connect(self.transport.set_volume)
         c.mute_requested.connect(self.transport.set_muted)
         w.video.box_clicked.connect(self.select_track)
-        w.panel.card.buy_requested.connect(self.open_product_url)
+        w.panel.card.buy_requested.connect(self.catalogue.open_url)
         w.video.background_clicked.connect(lambda: self.select_track(-1))
         w.video.region_selected.connect(self.search.region)
         w.goto_frame_requested.connect(self.goto_frame)
@@ -159,7 +145,7 @@ class PlayerController(QObject):
         w.export_analysis_requested.connect(self.qa.export_analysis)
         w.export_flags_requested.connect(self.qa.export_flags)
         w.track_activated.connect(self.jump_to_track)
-        w.qa_toggled.connect(lambda _on: self._refresh_lists())
+        w.qa_toggled.connect(lambda _on: self.lists.refresh())
         w.timeline.item_clicked.connect(lambda frame, tid: self.jump_to_track(tid, frame))
         w.timeline.seek_requested.connect(self.transport.seek_frame)
         w.panel.evidence.frame_clicked.connect(self._show_evidence_frame)
@@ -186,71 +172,7 @@ class PlayerController(QObject):
 
     # --- the shop catalogue ------------------------------------------------------------------
     def open_catalog(self, path: str) -> None:
-        """Loads a catalogue in the background; the current one stays until the new one is
-        ready (or stays for good if it fails)."""
-        if self._closed:
-            return
-        self.catalog_path = path
-        self.show_status(f"Opening the catalogue {path}…")
-        self.catalog_loader.load(path)
-
-    def _on_catalog_loaded(self, catalog, summary: str) -> None:
-        if self._closed:  # loaded while the player was closing
-            catalog.close()
-            return
-        old, self.catalog = self.catalog, catalog
-        if self.engine is not None:
-            self.engine.set_catalog(catalog)  # the engine closes the old one when it is free
-        elif old is not None:
-            self.match_jobs.wait()
-            old.close()
-        self._forget_matches()  # they came from the old catalogue
-        self.show_status(summary)
-        track = self.annotations.track(self.selected) if (
-            self.annotations and self.selected >= 0) else None
-        if track is not None and not track.matches:
-            self._request_matches(track)  # the panel was waiting for the catalogue
-
-    def open_product_url(self, url: str) -> bool:
-        """Opens a product page in the system browser: http and https only, whatever a
-        catalogue or an annotations file says."""
-        from engine.catalog.validate import RowError, web_url
-
-        try:
-            safe = web_url(url, "product link")
-        except RowError as exc:
-            self.show_status(f"Not opened: {exc}")
-            return False
-        if not QDesktopServices.openUrl(QUrl(safe)):
-            self.show_status(f"No browser could open {safe}")
-            return False
-        self.show_status(f"Opened {safe} in the browser")
-        return True
-
-    def _forget_matches(self) -> None:
-        self._matches.clear()
-        self._match_generation += 1
-
-    def _request_matches(self, track) -> None:
-        if self.catalog is None or self.info is None:
-            self.window.panel.set_matches_message(
-                "Opening the catalogue…" if self.catalog_loader.busy() else
-                "No catalogue: File → Open Catalogue…")
-            return
-        self.window.panel.set_matches_message("Finding the products…")
-        if self.engine is not None:
-            self.engine.request_match(track.track_id)
-            return
-        self.match_jobs.request(self._match_generation, self.info.path, track,
-                                self.info.height, self.catalog)
-
-    def _on_matches(self, generation: int, track_id: int, matches: list) -> None:
-        if generation != self._match_generation:
-            return  # asked about another video, annotations or catalogue
-        self._matches[track_id] = matches
-        if track_id == self.selected:
-            self.window.panel.set_matches(matches)
-            self.card_shown.emit(track_id)
+        self.catalogue.open(path)
 
     # --- opening -----------------------------------------------------------------------------
     def open_video(self, path: str) -> bool:
@@ -296,12 +218,10 @@ class PlayerController(QObject):
 
     def _close_video(self) -> None:
         self.window.carousel.dismiss()
-        self._forget_matches()  # results for this video's tracks
+        self.catalogue.forget()  # results for this video's tracks
         self.video_generation += 1  # the engine's results for the old video are dropped
         self.snapshot = None
-        self._timeline_key = None
-        self.window.timeline.set_items([])
-        self.window.timeline.hide()
+        self.lists.reset()
         self.qa.reset()
         self.window.engine_label.setText("")
         if self.engine is not None:
@@ -340,7 +260,7 @@ class PlayerController(QObject):
             self.reference = ann.index()  # ground truth beside the engine's results
         else:
             self.annotations = ann.index()
-            self._forget_matches()  # track ids now name other tracks
+            self.catalogue.forget()  # track ids now name other tracks
             self.selected = -1
         note = ""
         if self.info is not None:
@@ -421,60 +341,13 @@ class PlayerController(QObject):
         if self.index >= 0:
             self.window.video.set_overlay(self.detections_at(self.index),
                                           self.reference_at(self.index))
-        self._refresh_lists()
-        self._show_engine_progress()
+        self.lists.refresh()
+        self.lists.show_progress()
         self.analysis_updated.emit()
         if self.selected >= 0:
             track = snap.index.track(self.selected)
             if track is not None and track.matches:
                 self._show_matches(track)
-
-    def _show_engine_progress(self) -> None:
-        snap = self.snapshot
-        if snap is None:
-            self.window.engine_label.setText("")
-            return
-        done = "analysed" if snap.complete else f"analysing {self.analysis_progress():.0%}"
-        self.window.engine_label.setText(
-            f"{done} · {len(snap.tracks)} garments · {snap.matched} matched")
-
-    def _refresh_lists(self) -> None:
-        """The timeline of products (and, in QA mode, the track list) from the latest results."""
-        snap, fps = self.snapshot, self.info.fps if self.info else 25.0
-        tracks = snap.tracks if snap is not None else (
-            list(self.annotations.tracks.values()) if self.annotations else [])
-        if self.window.qa:
-            self.window.set_tracks(tracks, fps)
-        from ui.timeline import TimelineItem
-
-        matched = [t for t in tracks if t.matches]
-        key = [(t.first_frame, t.track_id, t.matches[0].product_id) for t in matched]
-        if key == self._timeline_key:
-            return  # most snapshots change boxes, not products: keep the timeline as it is
-        self._timeline_key = key
-        items = [TimelineItem(t.first_frame, t.track_id,
-                              f"{t.matches[0].title or t.matches[0].product_id} "
-                              f"({t.category or 'garment'} #{t.track_id})",
-                              self.thumbnail(t.matches[0].image))
-                 for t in matched]
-        tl = self.window.timeline
-        if self.reader is not None:
-            tl.set_frame_count(self.reader.frame_count)
-            tl.set_fps(fps)
-        tl.set_items(items)
-        tl.setVisible(bool(items) and not self.window.kiosk)
-
-    def thumbnail(self, image_path: str) -> np.ndarray | None:
-        if image_path not in self._thumbs:
-            thumb = None
-            bgr = cv2.imread(image_path, cv2.IMREAD_COLOR) if image_path else None
-            if bgr is not None and bgr.size:
-                h, w = bgr.shape[:2]
-                size = (max(1, round(w * 80 / h)), 80)
-                thumb = cv2.cvtColor(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA),
-                                     cv2.COLOR_BGR2RGB)
-            self._thumbs[image_path] = thumb
-        return self._thumbs[image_path]
 
     # --- QA tools ------------------------------------------------------------------------------
     def goto_frame(self, index: int) -> None:
@@ -526,26 +399,9 @@ class PlayerController(QObject):
 
     # --- transport ---------------------------------------------------------------------------
     # --- frames while playing -------------------------------------------------------------
-    # --- saved products -----------------------------------------------------------------
     # --- selection ---------------------------------------------------------------------------
-    # --- kiosk: a demo booth that runs itself ----------------------------------------------
-    def _catalog_still_there(self) -> bool:
-        """False (and said once) when the open catalogue's folder was removed under the player:
-        what was loaded (vectors, the open database) still answers, pictures may be gone."""
-        if self.catalog is None:
-            return True
-        where = self.catalog.store.dir
-        if where.is_dir() and self.catalog.store.path.is_file():
-            return True
-        if self._catalog_gone_said != str(where):
-            self._catalog_gone_said = str(where)
-            self.show_status(f"The catalogue folder {where} was removed while playing: products "
-                             "found so far still show, some pictures may be missing; open a "
-                             "catalogue again with File → Open Catalogue…")
-        return False
-
     def select_track(self, track_id: int, pause: bool = True) -> None:
-        self._catalog_still_there()
+        self.catalogue.still_there()
         self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
         self.selected = track.track_id if track is not None else -1
@@ -558,12 +414,12 @@ class PlayerController(QObject):
                 # its deciding frames were let go to bound memory: the engine reads them back
                 self.engine.request_match(track.track_id)
         elif track is not None:
-            cached = self._matches.get(track.track_id)
+            cached = self.catalogue.matches.get(track.track_id)
             if cached is not None:
                 self.window.panel.set_matches(cached)
                 self.card_shown.emit(track.track_id)
             else:
-                self._request_matches(track)
+                self.catalogue.request(track)
         if track is not None and self.playing and pause:
             self.transport.pause()  # a viewer who clicks a garment wants to look at it
 
@@ -572,12 +428,11 @@ class PlayerController(QObject):
         self.window.set_recent_files([])
 
     def shutdown(self) -> None:
-        self._closed = True
+        self.closed = True
         self.settings.geometry = self.window.saveGeometry()
         self.settings.sync()
         self._close_video()
-        self.match_jobs.wait()
-        self.catalog_loader.wait()
+        self.catalogue.wait()
         self.kiosk.stop()
         if self.engine is not None:
             self.engine.stop()  # closes the catalogue it holds

@@ -32,7 +32,7 @@ class EndScreen:
             items.append(CarouselItem(t.track_id, t.first_frame, m.product_id,
                                       m.title or m.product_id,
                                       format_price(m.price, m.currency or ""),
-                                      p.thumbnail(m.image)))
+                                      p.lists.thumbnail(m.image)))
         return items
 
     def show(self) -> bool:

@@ -19,6 +19,11 @@ class Kiosk(QObject):
         self.active = False
         self._last = -1
 
+    @property
+    def cycling(self) -> bool:
+        """The booth is showing one card after another (no visitor's input lately)."""
+        return self.active and self._cycle.isActive()
+
     def start(self, cycle_ms: int = 6000, idle_ms: int = 60000) -> None:
         """Shows the products of the garments on screen one after another while the demo
         loops; a visitor's input stops that, and a minute without input brings it back."""

@@ -71,7 +71,7 @@ class Search:
             return False
         if p.catalog is None:
             p.show_status("Opening the catalogue… search again in a moment"
-                             if p.catalog_loader.busy() else
+                             if p.catalogue.loader.busy() else
                              "No catalogue to search: File → Open Catalogue…")
             return False
         p.selected = -1

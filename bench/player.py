@@ -148,7 +148,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
     # paused on the first frame as the player opens: reported apart from playback
     startup = _StallMeter(window)
     startup.start()
-    pump(120, lambda: c.catalog is not None or not c.catalog_loader.busy())
+    pump(120, lambda: c.catalog is not None or not c.catalogue.loader.busy())
     startup.stop()
     out["catalogue_loaded_s"] = round(time.time() - launched, 2)
     out["ui_max_stall_ms_while_catalogue_loads"] = (round(max(startup.gaps), 1)

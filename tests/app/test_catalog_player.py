@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
 def test_demo_catalogue_loads_in_the_background(make_player, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
     window, controller = make_player()
-    with qtbot.waitSignal(controller.catalog_loader.loaded, timeout=300_000):
+    with qtbot.waitSignal(controller.catalogue.loader.loaded, timeout=300_000):
         window.catalog_requested.emit(str(DEMO_CATALOG))  # what the menu entry emits
         assert controller.catalog is None  # the main thread did not wait for it
     assert "products" in window.statusBar().currentMessage()
@@ -27,7 +27,7 @@ def test_demo_catalogue_loads_in_the_background(make_player, qtbot, tmp_path, mo
     assert cat.search_image(img, k=5)[0].product.id == p.id
 
     # a directory that is no catalogue: a message, and the demo catalogue stays
-    with qtbot.waitSignal(controller.catalog_loader.failed, timeout=60_000):
+    with qtbot.waitSignal(controller.catalogue.loader.failed, timeout=60_000):
         controller.open_catalog(str(tmp_path))
     assert "not loaded" in window.statusBar().currentMessage()
     assert controller.catalog is cat
@@ -45,11 +45,11 @@ def test_clicking_a_garment_lists_its_products(make_player, qtbot, tmp_path, mon
     track = max(truth.tracks, key=lambda t: len(t.boxes))
     controller.select_track(track.track_id)  # before the catalogue: the panel says so
     assert "catalogue" in window.panel.matches.item(0).text().lower()
-    with qtbot.waitSignal(controller.match_jobs.done, timeout=300_000):
+    with qtbot.waitSignal(controller.catalogue.jobs.done, timeout=300_000):
         controller.open_catalog(str(DEMO_CATALOG))  # loads, then matches the selected track
     items = [window.panel.matches.item(i).text() for i in range(window.panel.matches.count())]
     assert len(items) == 10 and items[0].startswith("1. ") and "score" in items[0]
-    found = controller._matches[track.track_id]
+    found = controller.catalogue.matches[track.track_id]
     assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
     assert all(m.title and m.price is not None for m in found)
     # another click on it: from the cache, at once
@@ -66,13 +66,13 @@ def test_results_for_replaced_annotations_are_dropped(make_player, qtbot, tmp_pa
     _, controller = make_player()
     assert controller.open_video(str(DEMO_VIDEO))
     assert controller.load_annotations(str(DEMO_ANNOTATIONS))
-    with qtbot.waitSignal(controller.catalog_loader.loaded, timeout=300_000):
+    with qtbot.waitSignal(controller.catalogue.loader.loaded, timeout=300_000):
         controller.open_catalog(str(DEMO_CATALOG))
     controller.select_track(next(iter(controller.annotations.tracks)))
     assert controller.load_annotations(str(DEMO_ANNOTATIONS))  # ids may name other garments
-    with qtbot.waitSignal(controller.match_jobs.done, timeout=120_000):
+    with qtbot.waitSignal(controller.catalogue.jobs.done, timeout=120_000):
         pass
-    assert controller._matches == {}  # the old job's answer was not kept
+    assert controller.catalogue.matches == {}  # the old job's answer was not kept
 
 
 def test_the_card_shows_the_best_match_and_buy_opens_only_web_links(make_player, qtbot,
@@ -107,4 +107,4 @@ def test_the_card_shows_the_best_match_and_buy_opens_only_web_links(make_player,
     panel.card.buy.click()
     assert opened == ["https://shop.example.com/item/p1"]  # javascript: is refused
     assert "Not opened" in window.statusBar().currentMessage()
-    assert not controller.open_product_url("file:///etc/passwd")
+    assert not controller.catalogue.open_url("file:///etc/passwd")

@@ -232,8 +232,8 @@ def test_kiosk_cycles_product_cards_without_pausing(live_player, clips, qtbot):
     assert window.panel.card.match is not None
     # a visitor's input stops the cycling; after the idle time it comes back
     QApplication.instance().sendEvent(window, _key_event())
-    assert not c._kiosk_cycle.isActive()
-    wait_until(qtbot, lambda: c._kiosk_cycle.isActive(), 5)
+    assert not c.kiosk.cycling
+    wait_until(qtbot, lambda: c.kiosk.cycling, 5)
 
 
 def _key_event():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from app.controller import qimage_to_rgb
+from app.images import qimage_to_rgb
 from engine.subtitles import SubtitleError, SubtitleTrack, embedded_streams, load_file, sidecars
 from tests.conftest import ROOT, ffmpeg
 
