@@ -157,6 +157,7 @@ def _search(args, log) -> int:
     import cv2
 
     from engine.catalog.retrieval import Catalog
+    from engine.matching import Matcher
 
     if args.k < 1:
         raise args.usage_error("-k must be at least 1")
@@ -165,7 +166,7 @@ def _search(args, log) -> int:
         raise args.usage_error(f"{args.image} is missing or not an image OpenCV can read")
     cat = Catalog.open(args.catalog, _matcher(args.weights, args.device), log=log)
     try:
-        results = cat.search_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), args.k)
+        results = Matcher(cat).search_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), args.k)
     finally:
         cat.close()
     for i, m in enumerate(results, 1):

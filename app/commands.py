@@ -108,9 +108,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             sys.stderr.write("\n")
         matched = ""
         if catalog is not None:
-            from engine.matching import match_tracks
+            from engine.matching import Matcher
 
-            match_tracks(args.video, ann, catalog, k=args.top)
+            Matcher(catalog).match_video(args.video, ann, k=args.top)
             matched = f", each matched against {args.catalog}"
     finally:
         if catalog is not None:

@@ -243,6 +243,7 @@ class EngineThread(QThread):
         if catalog is None:
             self.failed.emit(generation, "No catalogue to search: File → Open Catalogue…")
             return
-        from engine.matching import to_match
+        from engine.matching import Matcher, to_match
 
-        self.search_done.emit(generation, [to_match(m) for m in catalog.search_image(rgb, k=10)])
+        self.search_done.emit(generation, [to_match(m) for m in
+                                           Matcher(catalog).search_image(rgb, k=10)])

@@ -23,10 +23,10 @@ class _MatchThread(QThread):
     def run(self) -> None:
         try:
             from engine.annotations import Annotations
-            from engine.matching import match_tracks
+            from engine.matching import Matcher
 
             ann = Annotations(video={"height": self.height}, tracks=[self.track])
-            match_tracks(self.video, ann, self.catalog)
+            Matcher(self.catalog).match_video(self.video, ann)
             self.done.emit(self.generation, self.track.track_id, list(self.track.matches))
         except Exception as exc:  # reaches the status bar; the player goes on
             self.failed.emit(self.generation, self.track.track_id, f"matching failed: {exc}")

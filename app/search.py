@@ -83,10 +83,10 @@ class Search:
         if p.engine is not None:
             p.engine.search_region(p.video_generation, rgb)
             return True
-        from engine.matching import to_match
+        from engine.matching import Matcher, to_match
 
         try:  # no engine thread (--no-engine): one embedding and one FAISS query, here
-            matches = [to_match(m) for m in p.catalog.search_image(rgb, k=10)]
+            matches = [to_match(m) for m in Matcher(p.catalog).search_image(rgb, k=10)]
         except Exception as exc:  # a bad picture must never take the player down
             p.show_status(f"Search failed: {type(exc).__name__}: {exc}")
             return False

@@ -190,7 +190,7 @@ def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
     # against the demo catalogue (its crops decoded, the IFN, FAISS, VFN and tree)
     from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
     from engine.catalog.retrieval import Catalog
-    from engine.matching import match_tracks
+    from engine.matching import Matcher
 
     catalog = Catalog.open(opts.get("catalog") or DEMO_VIDEO.parent,
                            TrajectoryMatcher(DEFAULT_WEIGHTS, device=opts.get("device", "auto")))
@@ -198,7 +198,7 @@ def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
         ann = run_analysis(video, detector, stride=main_stride)
         stage: dict[str, float] = {}
         t0 = time.perf_counter()
-        match_tracks(video, ann, catalog, times=stage)
+        Matcher(catalog).match_video(video, ann, times=stage)
         match_s = time.perf_counter() - t0
     finally:
         catalog.close()

@@ -1,9 +1,9 @@
-"""Trajectories -> products: the matching stage of the pipeline.
+"""Trajectories -> products: the matching stage, behind one facade (``Matcher``).
 
 For each track, up to ``frames_per_track`` of its boxes (spread over it, always with the one a
 single-frame matcher would pick) are cropped from the video in one sequential pass, embedded
 by the IFN, and matched against the catalogue by two-stage retrieval (FAISS proposes, AsymNet
-re-ranks: engine/catalog/retrieval.py). The matches go into ``Track.matches``.
+re-ranks). The matches go into ``Track.matches``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import cv2
 import numpy as np
 
 from engine.annotations import Annotations
+from engine.asymnet.frames import frame_quality, pick_single_frame, select_rows
 from engine.asymnet.ifn import frame_box
-from engine.asymnet.vfn import frame_quality, pick_single_frame, select_rows
 from engine.types import Match, Track
 from engine.video import FrameStream
 
 if TYPE_CHECKING:
+    from engine.asymnet.model import TrajectoryMatcher
     from engine.catalog.retrieval import Catalog, ProductMatch
 
 
@@ -87,56 +88,112 @@ def to_match(found: ProductMatch) -> Match:
                  p.images[0] if p.images else "", p.sales, p.rating)
 
 
-def match_one(track: Track, crops: TrackCrops, catalog: Catalog, *, k: int = 10,
-              height: float = 0.0, method: str = "asymnet",
-              times: dict[str, float] | None = None,
+class Matcher:
+    """Trajectories -> products, in one place: ``Matcher(catalog, model).match(track, crops)``.
+
+    The catalogue proposes (FAISS over its shop images' vectors: the products nearest to the
+    trajectory's mean embedding, those of the garment's group when it has one), the model
+    re-ranks (AsymNet's VFN and similarity tree over every image of those products; a
+    product's score is its best image's). ``model`` defaults to the one the catalogue's
+    vectors come from: a model of another version could not compare with them."""
+
+    def __init__(self, catalog: Catalog, model: TrajectoryMatcher | None = None) -> None:
+        self.catalog = catalog
+        self.model = model if model is not None else catalog.matcher
+        if self.model.version != catalog.matcher.version:
+            raise ValueError(f"the catalogue's vectors come from {catalog.matcher.version}, "
+                             f"not {self.model.version}: open it with that model")
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def rank(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
+             weights: np.ndarray | None = None, quality: np.ndarray | None = None,
+             times: dict[str, float] | None = None,
+             category: str = "") -> list[ProductMatch]:
+        """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
+        re-ranked by ``method`` (asymnet by default) among the catalogue's candidates, those
+        of the garment's ``category`` group when it has one (``Catalog.like_with_like``);
+        ``quality`` (T, 3): per-frame cues (engine.asymnet.frames.frame_quality). ``times``
+        accumulates milliseconds per stage ("faiss", "vfn_tree") for the benchmarks."""
+        from engine.catalog.retrieval import ProductMatch
+
+        cat = self.catalog
+        t0 = time.perf_counter()
+        frames = np.asarray(frames, np.float32)
+        mean = frames.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        pos = cat.like_with_like(cat.candidates(mean.reshape(1, -1)), category)
+        t1 = time.perf_counter()
+        if times is not None:
+            times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)
+        if len(pos) == 0:
+            return []
+        res = self.model.rank(frames, cat.vectors[pos], method, weights=weights,
+                              quality=quality)
+        if times is not None:
+            times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
+        ranked = cat.rank_products(res.scores, pos, k)
+        prods = cat.products([p for p, _, _ in ranked])
+        out = []
+        for p, (_, s, j) in zip(prods, ranked, strict=True):
+            cw = res.clip_weights[j] if res.clip_weights is not None else None
+            out.append(ProductMatch(p, s, cw, res.frame_indices))
+        return out
+
+    def match(self, track: Track, crops: TrackCrops, *, k: int = 10, height: float = 0.0,
+              method: str = "asymnet", times: dict[str, float] | None = None,
               like_with_like: bool = True) -> tuple[list[Match], np.ndarray]:
-    """The top ``k`` products for one track from its crops, and the weight the similarity
-    tree gave each crop for the best of them (zeros where it has none: other methods, or
-    frames the VFN did not sample): the card shows them as the frames that decided."""
-    t0 = time.perf_counter()
-    emb = catalog.matcher.embed_views(crops.views)
-    if times is not None:
-        times["ifn"] = times.get("ifn", 0.0) + 1000 * (time.perf_counter() - t0)
-    boxes = track.boxes[crops.rows]
-    pick = np.zeros(len(crops.rows))
-    pick[crops.best] = 1
-    found = catalog.match_trajectory(
-        emb, k, method, weights=pick,
-        quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times,
-        category=track.category if like_with_like else "")
-    matches = [to_match(m) for m in found]
-    weights = np.zeros(len(crops.rows))
-    if found and found[0].clip_weights is not None and found[0].frame_indices is not None:
-        per_clip = len(found[0].frame_indices) // max(1, len(found[0].clip_weights))
-        for c, w in enumerate(found[0].clip_weights):
-            for row in found[0].frame_indices[c * per_clip:(c + 1) * per_clip]:
-                weights[int(row)] += float(w) / per_clip
-    return matches, weights
+        """The top ``k`` products for one track from its crops, and the weight the similarity
+        tree gave each crop for the best of them (zeros where it has none: other methods, or
+        frames the VFN did not sample): the card shows them as the frames that decided."""
+        t0 = time.perf_counter()
+        emb = self.model.embed_views(crops.views)
+        if times is not None:
+            times["ifn"] = times.get("ifn", 0.0) + 1000 * (time.perf_counter() - t0)
+        boxes = track.boxes[crops.rows]
+        pick = np.zeros(len(crops.rows))
+        pick[crops.best] = 1
+        found = self.rank(
+            emb, k, method, weights=pick,
+            quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times,
+            category=track.category if like_with_like else "")
+        matches = [to_match(m) for m in found]
+        weights = np.zeros(len(crops.rows))
+        if found and found[0].clip_weights is not None and found[0].frame_indices is not None:
+            per_clip = len(found[0].frame_indices) // max(1, len(found[0].clip_weights))
+            for c, w in enumerate(found[0].clip_weights):
+                for row in found[0].frame_indices[c * per_clip:(c + 1) * per_clip]:
+                    weights[int(row)] += float(w) / per_clip
+        return matches, weights
 
+    def match_video(self, video: str | Path, ann: Annotations, *, k: int = 10,
+                    frames_per_track: int = 40, method: str = "asymnet",
+                    progress: Callable[[int, int], None] | None = None,
+                    times: dict[str, float] | None = None,
+                    like_with_like: bool = True) -> Annotations:
+        """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it.
+        ``times`` accumulates milliseconds per stage: "crops" (decoding and framing), "ifn",
+        "faiss", "vfn_tree". ``like_with_like``: a track's category narrows its candidates to
+        the products of its garment group (engine/categories.py)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        height = float(ann.video.get("height") or 0)
+        t0 = time.perf_counter()
+        all_crops = track_crops(video, ann.tracks, frames_per_track)
+        if times is not None:
+            times["crops"] = times.get("crops", 0.0) + 1000 * (time.perf_counter() - t0)
+        for ti, (t, tc) in enumerate(zip(ann.tracks, all_crops, strict=True)):
+            t.matches = []
+            if tc is not None:
+                t.matches, _ = self.match(t, tc, k=k, height=height, method=method,
+                                          times=times, like_with_like=like_with_like)
+            if progress:
+                progress(ti + 1, len(ann.tracks))
+        ann.video["catalog_model"] = self.version
+        return ann
 
-def match_tracks(video: str | Path, ann: Annotations, catalog: Catalog, *, k: int = 10,
-                 frames_per_track: int = 40, method: str = "asymnet",
-                 progress: Callable[[int, int], None] | None = None,
-                 times: dict[str, float] | None = None,
-                 like_with_like: bool = True) -> Annotations:
-    """Fills ``matches`` (best first) of every track of ``ann`` in place and returns it.
-    ``times`` accumulates milliseconds per stage: "crops" (decoding and framing), "ifn",
-    "faiss", "vfn_tree". ``like_with_like``: a track's category narrows its candidates to the
-    products of its garment group (engine/categories.py)."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    height = float(ann.video.get("height") or 0)
-    t0 = time.perf_counter()
-    all_crops = track_crops(video, ann.tracks, frames_per_track)
-    if times is not None:
-        times["crops"] = times.get("crops", 0.0) + 1000 * (time.perf_counter() - t0)
-    for ti, (t, tc) in enumerate(zip(ann.tracks, all_crops, strict=True)):
-        t.matches = []
-        if tc is not None:
-            t.matches, _ = match_one(t, tc, catalog, k=k, height=height, method=method,
-                                     times=times, like_with_like=like_with_like)
-        if progress:
-            progress(ti + 1, len(ann.tracks))
-    ann.video["catalog_model"] = catalog.matcher.version
-    return ann
+    def search_image(self, image_rgb: np.ndarray, k: int = 10) -> list[ProductMatch]:
+        """Products for a picture (a photo, a drawn region): its embedding, FAISS, cosine."""
+        return self.catalog.search_embedding(self.model.embed_shop([image_rgb])[0], k)

@@ -156,14 +156,14 @@ class LiveSession:
         return f"analysed segment {k}"
 
     def match(self, track: Track) -> TrackResult:
-        from engine.matching import match_one, track_crops
+        from engine.matching import Matcher, track_crops
 
         crops = track_crops(self.analysis.path, [track], self.frames_per_track)[0]
         if crops is None:
             result = TrackResult(track_key(track), [])
         else:
-            matches, weights = match_one(track, crops, self.catalog, k=self.k,
-                                         height=float(self.analysis.info.height))
+            matches, weights = Matcher(self.catalog).match(
+                track, crops, k=self.k, height=float(self.analysis.info.height))
             frames = track.boxes[crops.rows, 0].astype(int)
             keep = np.sort(np.argsort(-weights, kind="stable")[:self.evidence_frames])
             evidence = [Evidence(int(frames[i]), float(weights[i]),

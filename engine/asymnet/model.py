@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.asymnet.frames import CLIP_LEN, MAX_CLIPS, sample_frames
 from engine.asymnet.ifn import (
     COLOR_DIM,
     EMBED_DIM,
@@ -22,7 +23,7 @@ from engine.asymnet.ifn import (
     shop_view,
 )
 from engine.asymnet.tree import SimilarityTree, TreeOutput
-from engine.asymnet.vfn import CLIP_LEN, MAX_CLIPS, VideoFeatureNetwork, sample_frames
+from engine.asymnet.vfn import VideoFeatureNetwork
 from engine.backbone import WeightsError, pick_device
 from engine.device import DeviceGuard
 from engine.resources import ASYMNET_WEIGHTS

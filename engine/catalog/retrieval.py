@@ -1,16 +1,16 @@
-"""Two-stage retrieval, the API the engine uses: a trajectory in, the top products out.
+"""The shop catalogue opened for matching: its store, the IFN vectors of its shop images and
+the vector index over them. It proposes (stage 1 of two-stage retrieval: FAISS over the shop
+images' embeddings, ``n_candidates`` nearest to a query, default 100); engine/matching.py's
+``Matcher`` re-ranks them with AsymNet. The model it holds (``matcher``) is the one its
+vectors come from: it embeds new images and names the index's version.
 
-Stage 1: FAISS over the IFN embeddings of every shop image proposes the images nearest to the
-trajectory's mean embedding (``n_candidates``, default 100). Stage 2: AsymNet's VFN and
-similarity tree score the trajectory against every image of the proposed products; a product's
-score is its best image's. ``Catalog.open`` takes a catalogue directory or a source it imports
-once (engine/catalog/resolve.py), embeds images that lack a vector from the current model and
+``Catalog.open`` takes a catalogue directory or a source it imports once
+(engine/catalog/resolve.py), embeds images that lack a vector from the current model and
 (re)builds the index when its sidecar does not match.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.asymnet.model import RankResult, TrajectoryMatcher
+from engine.asymnet.model import TrajectoryMatcher
 from engine.catalog.index import IndexStale, VectorIndex
 from engine.catalog.resolve import resolve_catalog
 from engine.catalog.store import CatalogError, CatalogStore, Product
@@ -36,7 +36,8 @@ class ProductMatch:
 
 
 class Catalog:
-    """A catalogue directory opened for matching: store, embeddings, index, matcher."""
+    """A catalogue directory opened for matching: store, embeddings, index, and the model the
+    embeddings come from."""
 
     def __init__(self, store: CatalogStore, matcher: TrajectoryMatcher, index: VectorIndex,
                  n_candidates: int = 100) -> None:
@@ -75,7 +76,7 @@ class Catalog:
             self._products.update(self.store.products_by_rows(missing))
         return [self._products[int(r)] for r in rows]
 
-    def _rank_products(self, image_scores: np.ndarray, image_idx: np.ndarray, k: int
+    def rank_products(self, image_scores: np.ndarray, image_idx: np.ndarray, k: int
                        ) -> list[tuple[int, float, int]]:
         """(product row, best score, best image position in image_idx) for the top k."""
         best: dict[int, tuple[float, int]] = {}
@@ -115,43 +116,9 @@ class Catalog:
         if len(pos) == 0:
             return []
         scores = self.vectors[pos] @ q[0]
-        ranked = self._rank_products(scores, pos, k)
+        ranked = self.rank_products(scores, pos, k)
         prods = self.products([p for p, _, _ in ranked])
         return [ProductMatch(p, s) for p, (_, s, _) in zip(prods, ranked, strict=True)]
-
-    def search_image(self, image_rgb: np.ndarray, k: int = 10) -> list[ProductMatch]:
-        return self.search_embedding(self.matcher.embed_shop([image_rgb])[0], k)
-
-    def match_trajectory(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
-                         weights: np.ndarray | None = None, quality: np.ndarray | None = None,
-                         times: dict[str, float] | None = None,
-                         category: str = "") -> list[ProductMatch]:
-        """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
-        re-ranked by ``method`` (asymnet by default) among FAISS's candidates, those of the
-        garment's ``category`` group when it has one (``like_with_like``); ``quality``
-        (T, 3): per-frame cues (engine.asymnet.vfn.frame_quality). ``times`` accumulates
-        milliseconds per stage ("faiss", "vfn_tree") for the benchmarks."""
-        t0 = time.perf_counter()
-        frames = np.asarray(frames, np.float32)
-        mean = frames.mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
-        pos = self.like_with_like(self.candidates(mean.reshape(1, -1)), category)
-        t1 = time.perf_counter()
-        if times is not None:
-            times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)
-        if len(pos) == 0:
-            return []
-        res: RankResult = self.matcher.rank(frames, self.vectors[pos], method, weights=weights,
-                                            quality=quality)
-        if times is not None:
-            times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
-        ranked = self._rank_products(res.scores, pos, k)
-        prods = self.products([p for p, _, _ in ranked])
-        out = []
-        for p, (_, s, j) in zip(prods, ranked, strict=True):
-            cw = res.clip_weights[j] if res.clip_weights is not None else None
-            out.append(ProductMatch(p, s, cw, res.frame_indices))
-        return out
 
 
 def embed_missing(store: CatalogStore, matcher: TrajectoryMatcher, *,

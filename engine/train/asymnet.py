@@ -30,10 +30,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.asymnet.frames import QUALITY_DIM, sample_frames
 from engine.asymnet.ifn import COLOR_DIM, ImageFeatureNetwork
 from engine.asymnet.model import AsymNet, save_asymnet
 from engine.asymnet.tree import posterior_loss, ranking_loss
-from engine.asymnet.vfn import QUALITY_DIM, sample_frames
 from engine.backbone import pick_device
 from engine.train.matching_data import MatchingSet, extract_features, extract_products
 

@@ -24,7 +24,7 @@ from engine.analysis import run_analysis
 from engine.cache import cache_dir
 from engine.catalog.retrieval import Catalog
 from engine.geometry import iou_matrix
-from engine.matching import match_tracks
+from engine.matching import Matcher
 from engine.train.data import load_split
 from engine.train.matching_data import read_products
 from engine.types import Track
@@ -127,8 +127,8 @@ class _Tally:
         truth = copy.deepcopy(clip.truth)
         truth.tracks = [t for t in truth.tracks if t.product_id]
         detected = copy.deepcopy(pred)
-        match_tracks(clip.video, truth, catalog, k=k)
-        match_tracks(clip.video, detected, catalog, k=k)
+        Matcher(catalog).match_video(clip.video, truth, k=k)
+        Matcher(catalog).match_video(clip.video, detected, k=k)
         mine = dict.fromkeys(self.hits, 0)
         c_cov = 0
         for t in truth.tracks:

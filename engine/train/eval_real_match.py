@@ -42,7 +42,7 @@ from engine.asymnet.ifn import frame_box
 from engine.catalog.importer import import_catalog
 from engine.catalog.retrieval import Catalog
 from engine.geometry import iou_matrix
-from engine.matching import match_one, track_crops
+from engine.matching import Matcher, track_crops
 from engine.train.eval_real import GARMENTS, IOU, LabelsError, load_labels
 from engine.train.realdata import RealDataError, RealSource, clip_box, load_manifest
 from engine.types import Track
@@ -216,7 +216,7 @@ def _rank(track: Track | None, video: Path, catalog: Catalog, want: str,
     crops = track_crops(video, [track])[0]
     if crops is None:
         return None
-    matches, _ = match_one(track, crops, catalog, k=TOP, height=height)
+    matches, _ = Matcher(catalog).match(track, crops, k=TOP, height=height)
     ids = [m.product_id for m in matches]
     return ids.index(want) + 1 if want in ids else None
 

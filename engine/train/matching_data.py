@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from engine.asymnet.frames import frame_quality
 from engine.asymnet.ifn import (
     COLOR_DIM,
     SPP_DIM,
@@ -29,7 +30,6 @@ from engine.asymnet.ifn import (
     ImageFeatureNetwork,
     shop_view,
 )
-from engine.asymnet.vfn import frame_quality
 from engine.cache import cache_dir
 from engine.matching import track_crops
 from engine.train.data import DataError, load_split

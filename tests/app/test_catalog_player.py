@@ -7,6 +7,7 @@ import cv2
 import pytest
 
 from engine.asymnet.model import DEFAULT_WEIGHTS
+from engine.matching import Matcher
 from engine.resources import DEMO_CATALOG
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
@@ -24,7 +25,7 @@ def test_demo_catalogue_loads_in_the_background(make_player, qtbot, tmp_path, mo
     assert cat is not None and cat.store.count()[0] > 0
     p = next(cat.store.iter_products())
     img = cv2.cvtColor(cv2.imread(p.images[0]), cv2.COLOR_BGR2RGB)
-    assert cat.search_image(img, k=5)[0].product.id == p.id
+    assert Matcher(cat).search_image(img, k=5)[0].product.id == p.id
 
     # a directory that is no catalogue: a message, and the demo catalogue stays
     with qtbot.waitSignal(controller.catalogue.loader.failed, timeout=60_000):

@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from engine.annotations import Annotations, load_annotations
 from engine.asymnet.model import DEFAULT_WEIGHTS
-from engine.matching import match_tracks
+from engine.matching import Matcher
 from engine.train.data import load_split
 
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(),
@@ -25,8 +25,8 @@ def test_ground_truth_trajectories_find_their_products(tiny_benchmark, tiny_cata
     for clip in load_split(data, "all"):
         ann = copy.deepcopy(clip.truth)
         calls: list[tuple[int, int]] = []
-        match_tracks(clip.video, ann, tiny_catalog, k=5, progress=lambda d, n, c=calls:
-                     c.append((d, n)))
+        Matcher(tiny_catalog).match_video(clip.video, ann, k=5,
+                                          progress=lambda d, n, c=calls: c.append((d, n)))
         assert calls[-1] == (len(ann.tracks), len(ann.tracks))
         for t in ann.tracks:
             assert 1 <= len(t.matches) <= 5
@@ -145,7 +145,19 @@ def test_a_garment_is_matched_among_products_of_its_group(tiny_benchmark, tiny_c
                  and "lower" in groups_of(t.category))
     truth.category = "lower-body"
     ann = Annotations(video=dict(clip.truth.video), tracks=[truth])
-    match_tracks(clip.video, ann, tiny_catalog, k=5)
+    Matcher(tiny_catalog).match_video(clip.video, ann, k=5)
     assert ann.tracks[0].matches
     rows = {p.id: r for r, p in tiny_catalog.store.products_by_rows(cats).items()}
     assert all("lower" in groups_of(cats[rows[m.product_id]]) for m in ann.tracks[0].matches)
+
+
+def test_the_matcher_refuses_a_model_its_catalogue_was_not_embedded_with(tiny_catalog):
+    """The catalogue's vectors come from one model: another version cannot rank against
+    them (a clear error, never silently wrong scores)."""
+    from engine.asymnet.model import AsymNet, TrajectoryMatcher
+
+    other = TrajectoryMatcher(device="cpu", model=AsymNet())
+    assert other.version != tiny_catalog.matcher.version
+    with pytest.raises(ValueError, match="vectors come from"):
+        Matcher(tiny_catalog, other)
+    assert Matcher(tiny_catalog).version == tiny_catalog.matcher.version

@@ -14,6 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine.asymnet.frames import (
+    QUALITY_DIM,
+    frame_quality,
+    pick_single_frame,
+    sample_frames,
+    select_rows,
+)
 from engine.asymnet.ifn import (
     COLOR_DIM,
     EMBED_DIM,
@@ -46,14 +53,7 @@ from engine.asymnet.tree import (
     posterior_loss,
     ranking_loss,
 )
-from engine.asymnet.vfn import (
-    QUALITY_DIM,
-    VideoFeatureNetwork,
-    frame_quality,
-    pick_single_frame,
-    sample_frames,
-    select_rows,
-)
+from engine.asymnet.vfn import VideoFeatureNetwork
 from engine.backbone import WeightsError
 
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from app.cli import main
+from engine.asymnet.frames import pick_single_frame
 from engine.asymnet.ifn import FEATURE_DIM, ImageFeatureNetwork
 from engine.asymnet.model import TrajectoryMatcher, load_asymnet, save_asymnet
-from engine.asymnet.vfn import pick_single_frame
 from engine.backbone import WeightsError
 from engine.train.asymnet import TrainConfig, train_asymnet
 from engine.train.eval_matching import (

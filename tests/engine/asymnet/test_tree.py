@@ -8,9 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine.asymnet.frames import sample_frames
 from engine.asymnet.model import AsymNet
 from engine.asymnet.tree import SimilarityTree, posterior_loss, ranking_loss
-from engine.asymnet.vfn import VideoFeatureNetwork, sample_frames
+from engine.asymnet.vfn import VideoFeatureNetwork
 
 D = 256
 

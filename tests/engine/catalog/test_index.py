@@ -14,6 +14,7 @@ from engine.catalog.importer import import_catalog
 from engine.catalog.index import IndexStale, VectorIndex, choose_kind
 from engine.catalog.retrieval import Catalog
 from engine.catalog.store import CatalogStore
+from engine.matching import Matcher
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -86,11 +87,11 @@ def test_catalog_embeds_indexes_and_finds_a_products_own_image(source_dir, tmp_p
         for pid in ("q0003", "q0007"):
             img = cv2.cvtColor(cv2.imread(str(source_dir / "images" / f"{pid}.jpg")),
                                cv2.COLOR_BGR2RGB)
-            hits = cat.search_image(img, k=3)
+            hits = Matcher(cat).search_image(img, k=3)
             assert hits[0].product.id == pid and hits[0].score == pytest.approx(1, abs=1e-4)
             assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score
         frames = cat.vectors[[2, 2, 3, 2, 2]]  # a "trajectory" that looks like images 2 and 3
-        matches = cat.match_trajectory(frames, k=4)
+        matches = Matcher(cat).rank(frames, k=4)
         assert len(matches) == 4
         assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
         assert matches[0].clip_weights is not None
