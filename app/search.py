@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 class Search:
     def __init__(self, player: PlayerController) -> None:
         self.player = player
-        self._generation = 0  # bumped by every search: a late answer to an older one is dropped
 
     def region(self, x1: float, y1: float, x2: float, y2: float) -> bool:
         """Searches the catalogue with a box the viewer drew on the paused frame."""
@@ -38,7 +37,6 @@ class Search:
             return False
         p.selected = -1
         p.window.video.set_selected(-1)
-        self._generation += 1
         p.window.panel.set_region(f"Your selection at frame {p.index}",
                                      f"{c - a}x{d - b} pixels")
         p.window.panel.set_matches_message("Searching the catalogue…")
@@ -76,7 +74,6 @@ class Search:
             return False
         p.selected = -1
         p.window.video.set_selected(-1)
-        self._generation += 1
         h, w = rgb.shape[:2]
         p.window.panel.set_region(title, f"{w}x{h} pixels")
         p.window.panel.set_matches_message("Searching the catalogue…")

@@ -1,11 +1,12 @@
 """``video2shop bench --only soak --minutes M [--kiosk]``: memory over a long run, measured on
 the player as a booth or a viewer runs it.
 
-The player is ``main.py play`` in a process of its own (offscreen, VLC with a dummy audio
-output, the engine on, the demo catalogue), so what is measured is the shipped start-up path,
-not a copy of it. Its resident memory is read from ``/proc/PID/status`` every ``interval``
-seconds (10 by default) into a CSV, with the anonymous and file-backed parts apart (heap
-growth shows in the first, mapped libraries and models in the second), and drawn as a PNG.
+The player is ``python -m app.cli play`` (what ``video2shop play`` runs) in a process of its
+own (offscreen, VLC with a dummy audio output, the engine on, the demo catalogue), so what is
+measured is the shipped start-up path, not a copy of it. Its resident memory is read from
+``/proc/PID/status`` every ``interval`` seconds (10 by default) into a CSV, with the anonymous
+and file-backed parts apart (heap growth shows in the first, mapped libraries and models in the
+second), and drawn as a PNG.
 
 - ``--kiosk``: the demo in kiosk mode, looping, cards cycling, for M minutes. The figure that
   matters is the growth after the first 10 minutes (start-up, the catalogue and the first
@@ -114,7 +115,7 @@ def soak_bench(opts: dict[str, Any]) -> dict[str, Any]:
             (cache / "models").symlink_to((user_cache / "models").resolve())
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", VIDEO2SHOP_CACHE=str(cache),
                    VIDEO2SHOP_SETTINGS=str(tmp / "settings.ini"), VIDEO2SHOP_AOUT="dummy")
-        cmd = [sys.executable, str(ROOT / "main.py")]  # main.py is `video2shop play`
+        cmd = [sys.executable, "-m", "app.cli", "play"]  # `video2shop play`, from a wheel too
         if kiosk:
             video = None
             cmd += ["--kiosk"]

@@ -200,26 +200,27 @@ class FrameStream:
         if not ok or frame is None:
             return None
         self.position += 1
-        if self._check:
-            # past the end of a truncated stream a seek does not fail: FFmpeg hands back the
-            # last frame it could decode, and the capture's position tells the truth
-            self._check = False
-            if round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) != self.position:
-                self.position -= 1
-                return None
-        return frame
+        return frame if self._landed() else None
 
     def grab(self) -> bool:
         """Step over frame ``position`` without converting it; False at the end."""
         if self._ended or not self._cap.grab():
             return False
         self.position += 1
-        if self._check:
-            self._check = False
-            if round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) != self.position:
-                self.position -= 1
-                return False
-        return True
+        return self._landed()
+
+    def _landed(self) -> bool:
+        """After the first frame past a seek: whether it was the frame asked for. Past the end
+        of a truncated stream a seek does not fail: FFmpeg hands back the last frame it could
+        decode, and the capture's position tells the truth."""
+        if not self._check:
+            return True
+        self._check = False
+        if round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == self.position:
+            return True
+        self.position -= 1
+        self._ended = True  # the decoder is past the frame asked for: nothing more is exact
+        return False
 
     def frames(self, stop: int | None = None, step: int = 1
                ) -> Iterator[tuple[int, np.ndarray]]:

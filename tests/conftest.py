@@ -141,7 +141,7 @@ def tiny_benchmark(tmp_path_factory):
         out = tmp_path_factory.mktemp("tiny_benchmark")
         return out, generate(out, "hard", **params, workers=2, progress=False)
     digest = hashlib.sha1(json.dumps(params).encode())
-    for source in sorted((ROOT / "engine" / "synth").glob("*.py")):
+    for source in [*sorted((ROOT / "bench" / "synth").glob("*.py")), ROOT / "engine" / "encode.py"]:
         digest.update(source.read_bytes())
     out = Path(keep) / f"tiny_benchmark-{digest.hexdigest()[:12]}"
     card_path = out / "card.json"  # written last by generate()

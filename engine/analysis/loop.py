@@ -69,6 +69,8 @@ class _Run:
             prev = self.frames.read()
             if prev is not None:
                 self.cuts.is_cut(prev)
+            else:
+                self.frames.seek(start)  # not decodable: the run still starts at ``start``
 
     def close(self) -> None:
         self.frames.close()
@@ -112,7 +114,8 @@ class LiveAnalysis:
 
     def settings(self) -> str:
         """The parameters besides the detector that decide the result (for the cache key):
-        the tracker's, with its defaults, and the cut detector's and seam stitching's."""
+        the tracker's, with its defaults, the cut detector's, seam stitching's and the
+        warm-up after a seek."""
         import inspect
 
         params = {k: v.default for k, v in
@@ -120,7 +123,8 @@ class LiveAnalysis:
                   if v.default is not inspect.Parameter.empty}
         params.update(self.tracker_kwargs)
         return json.dumps({"tracker": params, "cuts": self.cut_threshold,
-                           "stitch_iou": self.stitch_iou}, sort_keys=True)
+                           "stitch_iou": self.stitch_iou, "warmup": self.warmup},
+                          sort_keys=True)
 
     # --- segments ----------------------------------------------------------------------------
     def _segments_for(self, frame_count: int) -> int:
@@ -204,7 +208,7 @@ class LiveAnalysis:
                     times.ms["cuts"] += (time.perf_counter() - t0) * 1000
             next_cut = run.carry is not None and run.carry[1]
             ends = len(frames) - 1 if run.carry is None else -1  # the video's real end
-            # as in pipeline.analyze: a shot's last frame and the video's are detected too
+            # a shot's last frame and the video's are detected too
             want = [i for i in range(len(frames)) if (f + i - run.start) % self.stride == 0
                     or is_cut[i] or f + i == self.frame_count - 1 or i == ends
                     or (is_cut[i + 1] if i + 1 < len(frames) else next_cut)]
@@ -248,16 +252,18 @@ class LiveAnalysis:
         a, b = self.segment_range(k)
         if self._run is None or self._run.next != a:
             self.end_run()
-            start = max(0, a - self.warmup)
+            # no warm-up over a segment that failed: its frames could fail this one too
+            warm = 0 if k > 0 and self.failed[k - 1] else self.warmup
+            start = max(0, a - warm)
             start -= start % self.stride  # the detector sees the frames a straight pass does
             self._run = _Run(self._next_run, self.path, start, self.info.fps,
                              self.cut_threshold, self.tracker_kwargs, keep_from=a)
             self._next_run += 1
         run = self._run
         try:
-            if run.next < a:
-                self._advance(run, run.next, a)
-            self._advance(run, a, b, on_batch)
+            # the warm-up; a file that ends before the segment leaves it nothing to do
+            if run.next >= a or self._advance(run, run.next, a) >= a:
+                self._advance(run, a, b, on_batch)
         except Exception:
             self.end_run(keep_before=a)  # not continued; nothing of the failed segment kept
             raise
@@ -296,7 +302,7 @@ class LiveAnalysis:
 
     def _truncate(self, frame: int) -> None:
         """The file ends before ``frame_count`` (truncated): what follows does not exist."""
-        self.frame_count = max(1, frame)
+        self.frame_count = max(1, min(self.frame_count, frame))
         n = self._segments_for(self.frame_count)
         self.done, self.failed = self.done[:n], self.failed[:n]
 

@@ -43,8 +43,6 @@ def tracker_settings(detector: Detector, overrides: dict | None = None) -> dict:
     return out
 
 
-
-
 def no_cuda_here() -> bool:
     """True when this machine surely has no NVIDIA GPU (no driver): asked without torch."""
     return not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None

@@ -76,6 +76,19 @@ def boxes_at(analysis: LiveAnalysis, frame: int) -> np.ndarray:
     return np.array(rows).reshape(-1, 4)
 
 
+def found_again(straight: LiveAnalysis, other: LiveAnalysis, frame_count: int
+                ) -> tuple[int, int]:
+    """(boxes of ``straight`` that ``other`` has again at IoU >= 0.5, boxes of ``straight``),
+    every second frame."""
+    hit = boxes = 0
+    for f in range(0, frame_count, 2):
+        a, b = boxes_at(straight, f), boxes_at(other, f)
+        boxes += len(a)
+        if len(a) and len(b):
+            hit += int((iou_matrix(a, b).max(1) >= 0.5).sum())
+    return hit, boxes
+
+
 def extents(analysis: LiveAnalysis) -> list[tuple[int, int, int]]:
     return sorted((t.first_frame, t.last_frame, len(t.boxes)) for t, _ in analysis.tracks())
 
@@ -86,12 +99,7 @@ def test_segments_in_any_order_cover_the_video_like_a_straight_pass(passes):
     for _clip, info, straight, shuffled in passes:
         assert shuffled.analysed_ranges() == [(0, info.frame_count)]
         assert shuffled.complete and straight.complete
-        hit = boxes = 0
-        for f in range(0, info.frame_count, 2):
-            a, b = boxes_at(straight, f), boxes_at(shuffled, f)
-            boxes += len(a)
-            if len(a) and len(b):
-                hit += int((iou_matrix(a, b).max(1) >= 0.5).sum())
+        hit, boxes = found_again(straight, shuffled, info.frame_count)
         assert boxes > 0
         # per clip measured 2026-12-06: 121/122, 188/188, 340/351 (0.969). Without the
         # warm-up (warmup=0) 112/122, 179/188, 300/351: a fresh tracker after a seek cannot
@@ -136,12 +144,7 @@ def test_seeking_about_the_demo_gives_back_a_straight_pass(tmp_path, monkeypatch
     assert order[:3] != [0, 1, 2]
     shuffled = run(order)
     assert len({p.run for p in shuffled.pieces.values()}) >= 10
-    hit = boxes = 0
-    for f in range(0, info.frame_count, 2):
-        a, b = boxes_at(straight, f), boxes_at(shuffled, f)
-        boxes += len(a)
-        if len(a) and len(b):
-            hit += int((iou_matrix(a, b).max(1) >= 0.5).sum())
+    hit, boxes = found_again(straight, shuffled, info.frame_count)
     assert boxes > 2000
     assert hit / boxes >= 0.95, (hit, boxes)
 
@@ -599,3 +602,11 @@ def test_a_run_after_a_seek_warms_up_and_keeps_only_its_segment(clips, detector)
     assert cold.times.frames == SEGMENT
     with pytest.raises(ValueError, match="warmup"):
         LiveAnalysis(clip.video, detector, info, warmup=-1)
+    # after a segment that failed, no warm-up over its frames: they could fail this one too
+    after_failure = LiveAnalysis(clip.video, detector, info, segment=SEGMENT, stride=STRIDE,
+                                 warmup=10)
+    after_failure.fail_segment(1)
+    after_failure.analyse_segment(2)
+    assert after_failure.times.frames == SEGMENT
+    # the warm-up decides the boxes, so it is part of what the cache is keyed by
+    assert a.settings() != cold.settings()
