@@ -66,12 +66,6 @@ def _bar(label: str):
     return show
 
 
-def _matcher(weights: str | None, device: str):
-    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
-
-    return TrajectoryMatcher(weights or DEFAULT_WEIGHTS, device=device)
-
-
 def run_catalog(args: argparse.Namespace) -> int:
     from engine.backbone import WeightsError
     from engine.catalog.importer import SourceError
@@ -115,7 +109,7 @@ def _import(args, log) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(r, indent=1))
     if not args.no_index:
-        cat = Catalog.open(args.catalog, _matcher(args.weights, args.device), log=log,
+        cat = Catalog.open(args.catalog, weights=args.weights, device=args.device, log=log,
                            progress=_bar("embedding"))
         if tty:
             sys.stderr.write("\n")
@@ -164,7 +158,7 @@ def _search(args, log) -> int:
     img = cv2.imread(args.image, cv2.IMREAD_COLOR)
     if img is None:
         raise args.usage_error(f"{args.image} is missing or not an image OpenCV can read")
-    cat = Catalog.open(args.catalog, _matcher(args.weights, args.device), log=log)
+    cat = Catalog.open(args.catalog, weights=args.weights, device=args.device, log=log)
     try:
         results = Matcher(cat).search_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), args.k)
     finally:

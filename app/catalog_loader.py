@@ -19,15 +19,13 @@ class _LoadThread(QThread):
 
     def run(self) -> None:
         try:
-            from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
             from engine.catalog.retrieval import Catalog
-
-            matcher = TrajectoryMatcher(self.weights or DEFAULT_WEIGHTS, device=self.device)
 
             def embedded(done: int, total: int) -> None:
                 self.progress.emit(f"Catalogue: embedding shop images {done}/{total}")
 
-            catalog = Catalog.open(self.path, matcher, log=self.progress.emit, progress=embedded)
+            catalog = Catalog.open(self.path, weights=self.weights, device=self.device,
+                                   log=self.progress.emit, progress=embedded)
             products, images = catalog.store.count()
             side = catalog.index.sidecar
             self.loaded.emit(catalog, f"Catalogue {Path(self.path).name}: {products} products, "

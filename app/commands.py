@@ -79,15 +79,13 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     catalog = None
     if args.catalog and not args.no_match:  # a bad catalogue fails before the long analysis
-        from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
         from engine.backbone import WeightsError
         from engine.catalog.retrieval import Catalog
         from engine.catalog.store import CatalogError
 
         log = lambda m: print(m, file=sys.stderr)  # noqa: E731
         try:
-            catalog = Catalog.open(args.catalog, TrajectoryMatcher(DEFAULT_WEIGHTS,
-                                                                   device=args.device), log=log)
+            catalog = Catalog.open(args.catalog, device=args.device, log=log)
         except (CatalogError, WeightsError) as exc:
             raise UsageError(str(exc)) from None
     try:

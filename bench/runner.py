@@ -188,12 +188,11 @@ def engine_figures(video: Path, opts: dict[str, Any]) -> dict[str, Any]:
     default = runs[str(main_stride)]
     # the matching stages on the same clip: every trajectory of that stride's analysis
     # against the demo catalogue (its crops decoded, the IFN, FAISS, VFN and tree)
-    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
     from engine.catalog.retrieval import Catalog
     from engine.matching import Matcher
 
     catalog = Catalog.open(opts.get("catalog") or DEMO_VIDEO.parent,
-                           TrajectoryMatcher(DEFAULT_WEIGHTS, device=opts.get("device", "auto")))
+                           device=opts.get("device", "auto"))
     try:
         ann = run_analysis(video, detector, stride=main_stride)
         stage: dict[str, float] = {}

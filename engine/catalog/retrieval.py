@@ -52,10 +52,18 @@ class Catalog:
         self._categories: dict[int, str] | None = None  # product row -> category, on demand
 
     @classmethod
-    def open(cls, directory: str | Path, matcher: TrajectoryMatcher, *, n_candidates: int = 100,
+    def open(cls, directory: str | Path, matcher: TrajectoryMatcher | None = None, *,
+             weights: str | Path | None = None, device: str = "auto", n_candidates: int = 100,
              kind: str | None = None, log: Callable[[str], None] = lambda m: None,
              progress: Callable[[int, int], None] | None = None,
              image_roots: Sequence[str | Path] = ()) -> Catalog:
+        """The one way to open a catalogue (the player, the CLI, the evaluations and the
+        benches): with ``matcher`` when one is at hand (several catalogues, one model), else
+        the AsymNet of ``weights`` (default: the shipped ones) on ``device``."""
+        if matcher is None:
+            from engine.asymnet.model import DEFAULT_WEIGHTS
+
+            matcher = TrajectoryMatcher(weights or DEFAULT_WEIGHTS, device=device)
         # a source (a benchmark directory such as the demo, a products.jsonl) is imported once
         store = CatalogStore(resolve_catalog(directory, log=log, image_roots=image_roots),
                              create=False)
