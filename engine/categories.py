@@ -61,14 +61,15 @@ SYNONYMS = {
 }
 
 
-def _singular(word: str) -> str:
-    if word in GROUPS or word in SYNONYMS:
-        return word
+def _singulars(word: str) -> list[str]:
+    """The singulars ``word`` may have, most specific rule first: "dresses" -> "dress",
+    "dresse"; "hoodies" -> "hoody", "hoodie" (English has both kinds of -ies)."""
+    out = []
     for suffix, repl in (("sses", "ss"), ("ies", "y"), ("shes", "sh"), ("ches", "ch"),
                          ("s", "")):
         if word.endswith(suffix) and len(word) > len(suffix) + 1:
-            return word[: -len(suffix)] + repl
-    return word
+            out.append(word[: -len(suffix)] + repl)
+    return out
 
 
 def category_from_taxonomy(text: str) -> str:
@@ -81,7 +82,7 @@ def category_from_taxonomy(text: str) -> str:
         candidates = [part, *re.split(r"\s*(?:&|,|\band\b)\s*", part)]
         for c in candidates:
             c = c.strip()
-            for form in (c, _singular(c)):
+            for form in (c, *_singulars(c)):
                 if form in GROUPS:
                     return form
                 if form in SYNONYMS:
