@@ -92,8 +92,9 @@ def _csv(path: Path) -> Iterator[tuple[str, Any, str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise SourceError(f"{path}: line {reader.line_num}: {exc}; the rows before it "
-                              "were imported") from None
+            # line_num counts the lines read before the one that failed
+            raise SourceError(f"{path}: after line {reader.line_num}: {exc}; the rows before "
+                              "it were imported") from None
         label = f"line {reader.line_num}"
         if None in row:
             yield label, RowError("more fields than columns"), str(path.parent)
