@@ -4,7 +4,13 @@ Frame exactness, in one place:
 - paused, stepped or scrubbed: the picture is OpenCV's decode of exactly frame N, and the
   boxes are those of frame N. Exact by construction.
 - playing: the picture is VLC's; which frame it is comes from engine.framesync (clock estimate,
-  corrected by matching the picture against OpenCV thumbnails of the frames around it).
+  corrected by matching the picture against OpenCV thumbnails of the frames around it), in
+  app/transport.py.
+
+It holds the open video, the frame on screen, the selection and the engine's latest results;
+what each feature adds lives in a small controller beside it (``self.transport``, ``qa``,
+``search``, ``saved``, ``kiosk``, ``end_screen``, ``lists``, ``audio``, ``catalogue``,
+``subtitles``), each with a reference to this one.
 """
 
 from __future__ import annotations
