@@ -74,7 +74,9 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
         hnsw.hnsw.efSearch = params["ef_search"]
         index = faiss.IndexIDMap2(hnsw)
     elif kind in ("ivf", "ivf_sq8"):
-        params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)))))
+        # never more cells than vectors: k-means cannot train them (a small catalogue asked
+        # for an IVF index raised from FAISS)
+        params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)), n)))
         params.setdefault("nprobe", 32)
         quantizer = faiss.IndexFlatIP(dim)
         if kind == "ivf":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ from engine.asymnet.model import AsymNet, TrajectoryMatcher
 from engine.catalog.importer import import_catalog
 from engine.catalog.index import IndexStale, VectorIndex, choose_kind
 from engine.catalog.retrieval import Catalog
-from engine.catalog.store import CatalogStore
+from engine.catalog.store import CatalogError, CatalogStore
 from engine.matching import Matcher
 
 
@@ -110,3 +111,41 @@ def test_catalog_embeds_indexes_and_finds_a_products_own_image(source_dir, tmp_p
     assert any("built with asymnet-test0" in m for m in messages)
     with CatalogStore(cat_dir) as store:
         assert store.check() == []
+
+
+def test_opening_a_catalogue_reports_and_rebuilds_as_it_says(source_dir, tmp_path,
+                                                               untrained_matcher):
+    """Catalog.open's rules one at a time (from the mutation check's survivors): the progress
+    of embedding, its log lines, the index kind asked for, the shortlist size checked, and a
+    missing shop image named with what to do."""
+    import shutil
+
+    cat_dir = tmp_path / "cat"
+    import_catalog(str(source_dir / "products.jsonl"), cat_dir)
+    messages: list[str] = []
+    steps: list[tuple[int, int]] = []
+    cat = Catalog.open(cat_dir, untrained_matcher, log=messages.append,
+                       progress=lambda done, total: steps.append((done, total)))
+    cat.close()
+    assert steps == [(12, 12)]  # one batch of EMBED_BATCH
+    assert messages[0] == "embedding 12 shop images with asymnet-test0"
+    assert messages[-1].startswith("built a flat index of 12 images in ")
+    messages.clear()
+    cat = Catalog.open(cat_dir, untrained_matcher, log=messages.append, kind="ivf")
+    assert cat.index.sidecar.kind == "ivf"
+    cat.close()
+    assert messages[0] == "index kind flat was asked to be ivf: rebuilding"
+    with pytest.raises(ValueError) as err:
+        Catalog.open(cat_dir, untrained_matcher, n_candidates=0)
+    assert str(err.value) == "n_candidates must be at least 1, got 0"
+    broken = tmp_path / "broken"
+    shutil.copytree(cat_dir, broken)
+    with CatalogStore(broken) as store:
+        store.db.execute("DELETE FROM embeddings")
+        store.db.commit()
+        (_, path), *_ = store.images_without_embedding("asymnet-test0")
+    Path(path).unlink()
+    with pytest.raises(CatalogError) as err:
+        Catalog.open(broken, untrained_matcher)
+    assert str(err.value) == (f"shop image {path} is missing or unreadable; re-import the "
+                              "catalogue to repair it")
