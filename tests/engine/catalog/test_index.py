@@ -149,3 +149,77 @@ def test_opening_a_catalogue_reports_and_rebuilds_as_it_says(source_dir, tmp_pat
         Catalog.open(broken, untrained_matcher)
     assert str(err.value) == (f"shop image {path} is missing or unreadable; re-import the "
                               "catalogue to repair it")
+
+
+def test_each_kind_is_built_with_its_parameters_and_searched_with_them(tmp_path):
+    """The defaults each index kind is built with, saved in its sidecar and set again on load
+    (from the mutation check's survivors: a parameter nobody read back could change freely)."""
+    import faiss
+
+    from engine.catalog.index import build_faiss
+
+    x = clustered(900)
+    ids = np.arange(900, dtype=np.int64)
+    index, kind, params = build_faiss(x, ids, "hnsw")
+    hnsw = faiss.downcast_index(index.index)
+    assert (kind, params) == ("hnsw", {"M": 32, "ef_construction": 64, "ef_search": 96})
+    assert hnsw.hnsw.efSearch == 96 and hnsw.hnsw.efConstruction == 64
+    assert index.ntotal == 900 and index.metric_type == faiss.METRIC_INNER_PRODUCT
+    index, kind, params = build_faiss(x, ids, "ivf")
+    assert params == {"nlist": 120, "nprobe": 32}  # 4 sqrt(900)
+    ivf = faiss.extract_index_ivf(index)
+    assert (ivf.nlist, ivf.nprobe) == (120, 32)
+    assert isinstance(faiss.downcast_index(index), faiss.IndexIVFFlat)
+    index, kind, params = build_faiss(x[:10], ids[:10], "ivf_sq8", {"nprobe": 4})
+    assert params == {"nlist": 10, "nprobe": 4}  # never more cells than vectors
+    assert faiss.extract_index_ivf(index).nprobe == 4
+    assert build_faiss(x, ids)[1] == "flat"  # chosen by size
+    with pytest.raises(ValueError) as err:
+        build_faiss(x, ids, "lsh")
+    assert str(err.value) == "unknown index kind 'lsh'; choose one of flat, hnsw, ivf, ivf_sq8"
+    # the search parameters come back from the sidecar, not from FAISS's defaults
+    for kind, params in (("hnsw", {"ef_search": 40}), ("ivf", {"nprobe": 7})):
+        d = tmp_path / kind
+        d.mkdir()
+        VectorIndex.build(x, ids, model_version="m", fingerprint="f", kind=kind,
+                          params=params).save(d)
+        got = VectorIndex.load(d, model_version="m", fingerprint="f")
+        if kind == "hnsw":
+            assert faiss.downcast_index(got.index.index).hnsw.efSearch == 40
+        else:
+            assert faiss.extract_index_ivf(got.index).nprobe == 7
+    with pytest.raises(CatalogError) as err:
+        VectorIndex.build(x[:0], ids[:0], model_version="m", fingerprint="f")
+    assert str(err.value) == "the catalogue has no embedded images to index"
+
+
+def test_loading_an_index_that_does_not_fit_says_why(tmp_path):
+    x = clustered(50)
+    VectorIndex.build(x, np.arange(50), model_version="m1", fingerprint="f1").save(tmp_path)
+    with pytest.raises(IndexStale) as err:
+        VectorIndex.load(tmp_path, model_version="m2", fingerprint="f1")
+    assert str(err.value) == ("the index was built with m1, the model is now m2: re-embedding "
+                              "and rebuilding")
+    with pytest.raises(IndexStale) as err:
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1", dim=32)
+    assert str(err.value) == "the index has dimension 64, the model 32: rebuilding"
+    assert VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1", dim=64)
+    index = VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    with pytest.raises(ValueError) as err:
+        index.search(np.zeros((1, 8), np.float32), 3)
+    assert str(err.value) == "queries have dimension 8, the index 64"
+    scores, got = index.search(x[0], 100)  # one query; k is capped at what the index holds
+    assert got.shape == (1, 50) and got[0, 0] == 0 and scores[0, 0] == pytest.approx(1, abs=1e-5)
+    side = json.loads((tmp_path / "index.json").read_text())
+    (tmp_path / "index.json").write_text(json.dumps(side | {"sidecar_version": 0}))
+    with pytest.raises(IndexStale) as err:
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    assert str(err.value) == "index sidecar version 0: rebuilding"
+    (tmp_path / "index.json").write_text(json.dumps(side | {"count": 49}))
+    with pytest.raises(IndexStale) as err:
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    assert str(err.value) == f"{tmp_path / 'index.faiss'} does not match its sidecar: rebuilding"
+    (tmp_path / "index.faiss").unlink()
+    with pytest.raises(IndexStale) as err:
+        VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
+    assert str(err.value) == f"{tmp_path} has no index yet: building it"
