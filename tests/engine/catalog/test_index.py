@@ -223,3 +223,68 @@ def test_loading_an_index_that_does_not_fit_says_why(tmp_path):
     with pytest.raises(IndexStale) as err:
         VectorIndex.load(tmp_path, model_version="m1", fingerprint="f1")
     assert str(err.value) == f"{tmp_path} has no index yet: building it"
+
+
+@pytest.fixture
+def mixed_catalog(tmp_path, untrained_matcher):
+    """Six products of three garment groups, the second with two images."""
+    from tests.engine.catalog.conftest import product, write_jpeg
+
+    src = tmp_path / "mixed"
+    rows = []
+    for i, cat in enumerate(["shirt", "dress", "trousers", "shirt", "dress", "coat"]):
+        images = [f"images/m{i}.jpg"]
+        write_jpeg(src / images[0], 40 + i)
+        if i == 1:
+            images.append("images/m1b.jpg")
+            write_jpeg(src / images[1], 90)
+        rows.append(product(i, images[0], images=images, category=cat))
+    (src / "products.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    import_catalog(str(src / "products.jsonl"), tmp_path / "mixed-cat")
+    cat = Catalog.open(tmp_path / "mixed-cat", untrained_matcher, n_candidates=3)
+    yield cat
+    cat.close()
+
+
+def test_like_with_like_keeps_the_garments_group(mixed_catalog):
+    cat = mixed_catalog
+    every = np.arange(len(cat.vectors))
+    cats = cat.store.product_categories()
+
+    def kept(category):
+        return sorted({cats[int(p)] for p in cat.image_products[cat.like_with_like(every,
+                                                                                   category)]})
+
+    assert kept("dress") == ["coat", "dress"]  # a coat may be worn long
+    assert kept("upper-body") == ["coat", "shirt"]
+    assert kept("lower-body") == ["trousers"]
+    assert kept("") == ["coat", "dress", "shirt", "trousers"]  # no category: all
+    assert kept("cape") == ["coat", "dress", "shirt", "trousers"]  # not in the table: all
+    shirts = np.flatnonzero(np.isin(cat.image_products,
+                                    [r for r, c in cats.items() if c == "shirt"]))
+    assert cat.like_with_like(shirts, "trousers").tolist() == shirts.tolist()  # none fit: all
+    assert cat.like_with_like(every[:0], "dress").tolist() == []
+
+
+def test_search_and_candidates_rank_products_by_their_best_image(mixed_catalog):
+    cat = mixed_catalog
+    two = int(np.flatnonzero(np.bincount(cat.image_products) == 2)[0])  # the two-image product
+    second = np.flatnonzero(cat.image_products == two)[1]
+    hits = cat.search_embedding(cat.vectors[second], k=3)
+    assert len(hits) == 3 and hits[0].product.row == two
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)  # its best image, not its first
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.product.row for h in hits}) == 3  # a product once
+    assert len(cat.search_embedding(cat.vectors[0], k=50)) == 6  # every product, no more
+    pos = cat.candidates(cat.vectors[second][None])
+    # the 3 nearest images' products, with every image of each
+    assert set(cat.image_products[pos]) >= {two}
+    assert all(set(np.flatnonzero(cat.image_products == p)) <= set(pos)
+               for p in cat.image_products[pos])
+    ranked = cat.rank_products(np.array([0.2, 0.9, 0.5]), np.array([0, 1, 2]), k=2)
+    prods = cat.image_products[[0, 1, 2]]
+    assert [r[0] for r in ranked] == sorted({int(p) for p in prods},
+                                            key=lambda p: -max(s for s, q in zip(
+                                                [0.2, 0.9, 0.5], prods, strict=True)
+                                                if q == p))[:2]
+    assert ranked[0][1] == pytest.approx(0.9) and ranked[0][2] == 1
