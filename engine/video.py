@@ -155,24 +155,35 @@ def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
 
 
 class FrameStream:
-    """Decoded frames in order from an exact index: the decoder of every sequential pass (the
-    analysis, the crops matching needs, training data, the player's frame indexer).
+    """Decoded frames in order from an exact index: the decoder of every pass over a video (the
+    analysis, the crops matching needs, training data, the player's frame indexer) and, under
+    ``VideoReader``'s lock, of the player's random access.
 
     ``position`` is the index of the frame the next ``read`` returns. ``seek`` is exact:
     OpenCV's ``CAP_PROP_POS_FRAMES`` seeks land on the frame asked for on H.264
-    (docs/player.md); a container whose seek lands elsewhere is decoded from its start
-    instead, slower but still the right frame. Not thread-safe: one owner a stream
-    (``VideoReader`` is the shared, locked random access).
+    (docs/player.md). A container whose seek lands elsewhere is decoded from its start instead
+    (``fallback``, the default: slower but still the right frame). Without ``fallback`` the
+    first frame read after a seek is checked and, if it is not the frame asked for, the stream
+    is ``ended`` (random access, which cannot afford a decode from the start on every seek).
+    Not thread-safe: one owner a stream.
     """
 
-    def __init__(self, path: str | os.PathLike[str], start: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike[str], start: int = 0, *,
+                 fallback: bool = True) -> None:
         self.path = str(path)
         self._cap = _open(path)
+        self.fallback = fallback
         self.position = 0
         self._check = False  # the first frame after a seek is checked (truncated files)
         self._ended = False  # a seek found the end before the frame asked for
         if start:
             self.seek(start)
+
+    @property
+    def ended(self) -> bool:
+        """Nothing exact can be read before the next ``seek``: the frame asked for was not
+        there (past the end of a truncated stream, or a seek that missed without fallback)."""
+        return self._ended
 
     def seek(self, index: int) -> None:
         if index < 0:
@@ -181,6 +192,9 @@ class FrameStream:
             return
         self._ended = False
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if not self.fallback:  # the first frame read tells whether the seek landed
+            self.position, self._check = index, True
+            return
         if index == 0 or round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == index:
             self.position, self._check = index, index > 0
             return
@@ -198,13 +212,17 @@ class FrameStream:
             return None
         ok, frame = self._cap.read()
         if not ok or frame is None:
+            self._ended = True
             return None
         self.position += 1
         return frame if self._landed() else None
 
     def grab(self) -> bool:
         """Step over frame ``position`` without converting it; False at the end."""
-        if self._ended or not self._cap.grab():
+        if self._ended:
+            return False
+        if not self._cap.grab():
+            self._ended = True
             return False
         self.position += 1
         return self._landed()
@@ -258,9 +276,10 @@ def iter_frames(path: str | os.PathLike[str], step: int = 1, start: int = 0,
 
 
 class VideoReader:
-    """Exact random access to decoded frames (BGR uint8 arrays).
+    """Exact random access to decoded frames (BGR uint8 arrays), over one ``FrameStream``
+    without fallback: a frame a little ahead is decoded forward, any other is a seek.
 
-    Thread-safe: one lock guards the capture, so the UI thread and a background thread can share
+    Thread-safe: one lock guards the stream, so the UI thread and a background thread can share
     a reader. ``frame_count`` shrinks to the last readable frame when a truncated file is found
     out (``truncated`` then says so).
     """
@@ -268,8 +287,7 @@ class VideoReader:
     def __init__(self, path: str | os.PathLike[str], info: VideoInfo | None = None) -> None:
         self.info = info or probe(path)
         self.path = str(path)
-        self._cap = _open(path)
-        self._next = 0  # index of the frame the next cap.read() returns
+        self._stream = FrameStream(path, fallback=False)
         self._lock = threading.Lock()
         self.frame_count = self.info.frame_count
         self.truncated = False
@@ -279,31 +297,22 @@ class VideoReader:
         with self._lock:
             if index < 0 or index >= self.frame_count:
                 raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
-            seeked = not (self._next <= index <= self._next + _FORWARD_READ_LIMIT)
-            if seeked:
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-                self._next = index
-            while self._next < index:
-                if not self._cap.grab():
+            s = self._stream
+            if s.ended or not s.position <= index <= s.position + _FORWARD_READ_LIMIT:
+                s.seek(index)
+            while s.position < index:
+                if not s.grab():
                     return self._hit_end(index)
-                self._next += 1
-            ok, frame = self._cap.read()
-            if not ok or frame is None or (seeked and not self._landed_on(index)):
+            frame = s.read()
+            if frame is None:
                 return self._hit_end(index)
-            self._next = index + 1
             return frame
-
-    def _landed_on(self, index: int) -> bool:
-        # A seek past the end of a truncated stream does not fail: FFmpeg hands back the last
-        # frame it could decode. The capture's position tells the truth.
-        return round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == index + 1
 
     def _hit_end(self, index: int) -> np.ndarray:
         # The container promised more frames than the stream holds (truncated file, or a
         # wrong header count): remember the real end so callers stop asking.
         self.frame_count = max(1, min(self.frame_count, index))
         self.truncated = True
-        self._next = 1 << 60  # force a seek next time
         raise IndexError(f"frame {index} cannot be decoded (stream ends at {self.frame_count})")
 
     def check_end(self) -> bool:
@@ -322,9 +331,8 @@ class VideoReader:
         while hi - lo > 1:
             mid = (lo + hi) // 2
             with self._lock:
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, mid)
-                ok = self._cap.grab() and self._landed_on(mid)
-                self._next = 1 << 60
+                self._stream.seek(mid)
+                ok = self._stream.grab()
             if ok:
                 lo = mid
             else:
@@ -334,7 +342,7 @@ class VideoReader:
 
     def close(self) -> None:
         with self._lock:
-            self._cap.release()
+            self._stream.close()
 
     def __enter__(self) -> VideoReader:
         return self

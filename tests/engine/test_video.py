@@ -69,6 +69,23 @@ def test_a_frame_stream_on_a_truncated_file_ends_where_its_frames_do(bad_files):
         assert which_frame(s.read(), 100, 320, 180) == real - 1
         assert s.read() is None
     assert len(list(iter_frames(bad_files["truncated"]))) == real
+    # without fallback (VideoReader's random access) the stream says it has ended, and a seek
+    # back to a frame that is there reads it again
+    with FrameStream(bad_files["truncated"], fallback=False) as s:
+        assert not s.ended
+        s.seek(real + 10)
+        assert s.read() is None and s.ended and not s.grab()
+        s.seek(real - 2)
+        assert not s.ended and which_frame(s.read(), 100, 320, 180) == real - 2
+        assert which_frame(s.read(), 100, 320, 180) == real - 1
+        assert s.read() is None and s.ended
+
+
+def test_a_stream_without_fallback_seeks_exactly_on_h264(marker_clip):
+    with FrameStream(marker_clip[0], fallback=False) as s:
+        for target in (80, 5, 6, 0, 99, 42):
+            s.seek(target)
+            assert which_frame(s.read(), 100, 320, 180) == target and not s.ended
 
 
 def test_a_file_opencv_cannot_open_is_a_video_error(bad_files):
