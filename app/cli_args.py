@@ -203,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                     help="where the projection, VFN and tree train (default cpu; auto: a GPU "
                     "when torch sees one)")
+    ta.add_argument("--attributes", type=_nonnegative_float, default=0.5, metavar="W",
+                    help="weight of the attribute classifiers' loss: the embedding learns to "
+                    "say each product's category, pattern, colour, shade, sleeves... from video "
+                    "and shop images alike (default 0.5; 0: none; docs/asymnet.md)")
     ta.add_argument("--no-color", action="store_true",
                     help="the IFN without its colour descriptor (the paper's IFN; ablation)")
     return parser
@@ -215,6 +219,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text}")
     return value
 
 

@@ -242,6 +242,7 @@ def run_train(args: argparse.Namespace) -> int:
                 raise UsageError(f"--mined must be 0 or more, got {args.mined}")
             cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed,
                               mined=args.mined, color=not args.no_color, device=args.device,
+                              attributes=args.attributes,
                               random_negatives=4 if args.mined else 10)
             command = "video2shop " + " ".join(sys.argv[1:]) if sys.argv else ""
             run_training(args.data, args.out or str(ASYMNET_WEIGHTS), cfg, split=args.split,

@@ -35,7 +35,13 @@ from engine.asymnet.ifn import COLOR_DIM, ImageFeatureNetwork
 from engine.asymnet.model import AsymNet, save_asymnet
 from engine.asymnet.tree import posterior_loss, ranking_loss
 from engine.backbone import pick_device
-from engine.train.matching_data import MatchingSet, extract_features, extract_products
+from engine.train.attributes import AttributeHeads, AttributeVocab, visible_attributes
+from engine.train.matching_data import (
+    MatchingSet,
+    extract_features,
+    extract_products,
+    read_products,
+)
 
 
 @dataclass
@@ -49,6 +55,9 @@ class TrainConfig:
     mine_every: int = 200  # steps between two minings (the first after warm-up)
     mine_pool: int = 32  # mined negatives are drawn from this many nearest wrong products
     color: bool = True  # the IFN's colour descriptor (False: the SPP vector alone)
+    # weight of the attribute classifiers' loss on video and shop embeddings (0: none);
+    # engine/train/attributes.py
+    attributes: float = 0.5
     lr: float = 1e-3
     weight_decay: float = 0.05
     temperature: float = 0.05
@@ -71,9 +80,13 @@ def load_training_set(data: Sequence[str | Path], split: str, *, frames_per_trac
         log(f"features of {d} ({split})")
         out.extend(extract_features(d, split, ifn, frames_per_track=frames_per_track,
                                     with_flips=True, prefix=f"d{i}:", log=log))
+        out.attributes.update({f"d{i}:{p['id']}": visible_attributes(p)
+                               for p in read_products(Path(d))})
     for i, d in enumerate(negatives):
         log(f"features of {d} (negatives)")
         out.products += extract_products(d, ifn, prefix=f"n{i}:", log=log)
+        out.attributes.update({f"n{i}:{p['id']}": visible_attributes(p)
+                               for p in read_products(Path(d))})
     return out
 
 
@@ -156,14 +169,29 @@ class CandidateSampler:
 
 
 def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None = None,
-                  log: Callable[[str], None] = lambda m: None) -> tuple[AsymNet, list[float]]:
+                  log: Callable[[str], None] = lambda m: None, stats: dict | None = None
+                  ) -> tuple[AsymNet, list[float]]:
+    """The trained model (on the CPU, in eval mode) and the loss of every step. ``stats``,
+    when given, receives ``attribute_accuracy``: each attribute classifier's accuracy on the
+    front shop image of every training product at the end (with attribute targets)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = model or AsymNet(color_dim=COLOR_DIM if cfg.color else 0)
     dev = pick_device(cfg.device)
     model.to(dev).train()
     sampler = CandidateSampler(data, cfg, rng)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    heads, product_labels = None, None
+    params = list(model.parameters())
+    if cfg.attributes > 0 and data.attributes:
+        rows = [data.attributes.get(p.key, {}) for p in data.products]
+        vocab = AttributeVocab.build(rows)
+        if vocab.names:
+            heads = AttributeHeads(model.config["dim"], vocab).to(dev).train()
+            product_labels = torch.from_numpy(np.stack([vocab.labels(r) for r in rows])).to(dev)
+            params += list(heads.parameters())
+            log("attribute targets: " + ", ".join(
+                f"{a} ({len(v)})" for a, v in vocab.values.items()))
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
     n_cand = 1 + cfg.siblings + cfg.same_category + cfg.mined + cfg.random_negatives
@@ -215,20 +243,48 @@ def train_asymnet(data: MatchingSet, cfg: TrainConfig, *, model: AsymNet | None 
                            for b in range(cfg.batch)])
         loss_frame = F.cross_entropy(one @ gallery.T / cfg.temperature, target)
         loss = loss_tree + loss_mean + loss_frame
+        loss_attr = torch.zeros((), device=dev)
+        if heads is not None:
+            # every frame of the trajectory, its mean and every candidate shop image say
+            # their product's attributes with the same classifiers
+            own = product_labels[torch.tensor([sampler.index[t.product] for t in batch],
+                                              device=dev)]
+            per_frame = own.unsqueeze(1).expand(-1, emb.shape[1], -1)[frame_mask]
+            video = torch.cat([emb[frame_mask], mean])
+            shop_labels = product_labels[torch.tensor(cand, device=dev)]
+            loss_attr = 0.5 * (heads.loss(video, torch.cat([per_frame, own]))
+                               + heads.loss(gallery, shop_labels.reshape(-1, own.shape[1])))
+            loss = loss + cfg.attributes * loss_attr
 
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
         if (step + 1) % 100 == 0 or step == 0:
             recent = np.mean(losses[-100:])
-            parts = [float(x.detach()) for x in (loss_tree, loss_mean, loss_frame)]
+            parts = [float(x.detach()) for x in (loss_tree, loss_mean, loss_frame, loss_attr)]
             log(f"step {step + 1}/{cfg.steps}: loss {recent:.3f} (tree {parts[0]:.3f}, "
-                f"mean {parts[1]:.3f}, frame {parts[2]:.3f}) "
+                f"mean {parts[1]:.3f}, frame {parts[2]:.3f}, attributes {parts[3]:.3f}) "
                 f"{time.monotonic() - t0:.0f} s")
+    if heads is not None:
+        acc = _gallery_accuracy(model, heads, data, product_labels)
+        log("attribute accuracy on the training gallery's shop images: "
+            + ", ".join(f"{a} {v:.2f}" for a, v in acc.items()))
+        if stats is not None:
+            stats["attribute_accuracy"] = {a: round(v, 4) for a, v in acc.items()}
     return model.cpu().eval(), losses
+
+
+@torch.no_grad()
+def _gallery_accuracy(model: AsymNet, heads: AttributeHeads, data: MatchingSet,
+                      labels: torch.Tensor) -> dict[str, float]:
+    model.eval()
+    dev = labels.device
+    first = torch.stack([p.pooled[0] for p in data.products])  # each product's front view
+    emb = torch.cat([model.head(first[i:i + 4096].to(dev)) for i in range(0, len(first), 4096)])
+    return heads.accuracy(emb, labels)
 
 
 def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, *,
@@ -239,12 +295,13 @@ def run_training(data: Sequence[str | Path], out: str | Path, cfg: TrainConfig, 
     feats = load_training_set(data, split, frames_per_track=frames_per_track,
                               negatives=negatives, device=cfg.device, log=log)
     log(f"training on {len(feats.tracks)} trajectories, {len(feats.products)} products")
-    model, losses = train_asymnet(feats, cfg, log=log)
+    stats: dict = {}
+    model, losses = train_asymnet(feats, cfg, log=log, stats=stats)
     meta = {"data": [str(d) for d in data], "negatives": [str(d) for d in negatives],
             "split": split, "config": cfg.__dict__,
             "trajectories": len(feats.tracks), "products": len(feats.products),
             "frames_per_track": frames_per_track, "command": command,
-            "final_loss": float(np.mean(losses[-100:])),
+            "final_loss": float(np.mean(losses[-100:])), **stats,
             "seconds": round(time.monotonic() - t0, 1)}
     version = save_asymnet(model, out, meta)
     log(f"wrote {out} ({version}) in {meta['seconds']:.0f} s")

@@ -61,10 +61,13 @@ class ProductFeatures:
 class MatchingSet:
     tracks: list[TrackFeatures] = field(default_factory=list)
     products: list[ProductFeatures] = field(default_factory=list)
+    # product key -> what its catalogue row says one can see (engine.train.attributes)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def extend(self, other: MatchingSet) -> None:
         self.tracks += other.tracks
         self.products += other.products
+        self.attributes.update(other.attributes)
 
 
 def read_products(root: Path) -> list[dict]:

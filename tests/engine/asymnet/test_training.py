@@ -290,3 +290,37 @@ def test_mining_hands_each_trajectory_the_wrong_products_nearest_to_it(tiny_feat
         cand = sampler.candidates(t)
         assert cand[0] == right and len(cand) == len(set(cand)) == 1 + 2 + 1 + 3 + 2
         assert len(set(cand) & set(mined.tolist())) >= 3
+
+
+def test_attribute_targets_teach_the_embedding_what_shops_say(tiny_benchmark, tiny_features):
+    """With each product's visible attributes as targets, the classifiers on the embedding
+    learn them: on the training gallery's shop images, category, pattern and colour are told
+    apart (measured 0.93 to 1.0 with seeds 1 and 2, against a majority share of 0.1 to 0.2) and
+    no attribute does worse than always answering its most common value (shade, the hardest,
+    0.77 against 0.73)."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from engine.train.attributes import visible_attributes
+    from engine.train.matching_data import read_products
+
+    data, _ = tiny_benchmark
+    rows = {p["id"]: visible_attributes(p) for p in read_products(data)}
+    feats = replace(tiny_features, attributes=rows)
+    logs, stats = [], {}
+    cfg = TrainConfig(steps=120, batch=8, same_category=2, random_negatives=3, seed=1,
+                      attributes=1.0)
+    train_asymnet(feats, cfg, log=logs.append, stats=stats)
+    assert any(line.startswith("attribute targets: category (") for line in logs)
+    acc = stats["attribute_accuracy"]
+    assert {"category", "pattern", "color"} <= set(acc)
+    for name in ("category", "pattern", "color"):
+        assert acc[name] >= 0.8, (name, acc[name])
+    for name, value in acc.items():
+        values = [r[name] for r in (rows[p.key] for p in feats.products) if name in r]
+        majority = Counter(values).most_common(1)[0][1] / len(values)
+        assert value >= majority, (name, value, majority)
+    # without targets, nothing is reported and nothing else changes
+    stats_off: dict = {}
+    train_asymnet(feats, replace(cfg, steps=2, attributes=0.0), stats=stats_off)
+    assert stats_off == {}
