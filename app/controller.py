@@ -7,8 +7,10 @@ Frame exactness, in one place:
   corrected by matching the picture against OpenCV thumbnails of the frames around it), in
   app/transport.py.
 
-It holds the open video, the frame on screen, the selection and the engine's latest results;
-what each feature adds lives in a small controller beside it (``self.transport``, ``qa``,
+It holds the open video and the engine's latest results. The values the widgets show (the
+frame on screen, playing, speed, sound, the selection, the boxes) live in an evented model,
+``self.state`` (app/state.py): setting one tells its subscribers (``_subscribe``). What each
+feature adds lives in a small controller beside it (``self.transport``, ``qa``,
 ``search``, ``saved``, ``kiosk``, ``end_screen``, ``lists``, ``audio``, ``catalogue``,
 ``subtitles``), each with a reference to this one.
 """
@@ -32,6 +34,7 @@ from app.qa import QATools
 from app.saved_products import SavedProducts
 from app.search import Search
 from app.settings import Settings
+from app.state import PlayerState
 from app.subtitles import SubtitleController
 from app.transport import Transport
 from engine.annotations import AnnotationsError, load_annotations
@@ -70,12 +73,7 @@ class PlayerController(QObject):
         self.backend_path = ""  # the file the backend has opened
         self.info: VideoInfo | None = None
         self.reader: VideoReader | None = None
-        self.annotations: AnnotationIndex | None = None
-        self.index = -1
-        self.playing = False
-        self.rate = 1.0
-        self.volume = settings.volume
-        self.muted = settings.muted
+        self.state = PlayerState(settings.volume, settings.muted, self)
         self._store = ThumbnailStore()
         self.locator = FrameLocator(self._store)
         self.indexer: ThumbnailIndexer | None = None
@@ -85,7 +83,6 @@ class PlayerController(QObject):
         self.subtitles = SubtitleController(self)
         self.audio = AudioTracks(self)  # the Audio menu
         self.catalogue = CatalogueControl(self)  # loading, matches without the engine
-        self.selected = -1
         # the live engine (app.engine_thread.EngineThread): when there is one, its results are
         # the boxes, and loaded annotations are ground truth drawn beside them
         self.engine = engine
@@ -102,6 +99,7 @@ class PlayerController(QObject):
         self.kiosk = Kiosk(self)  # the booth that runs itself
         self.end_screen = EndScreen(self)  # the products of the video, when it ends
         self._wire()
+        self._subscribe()
         if engine is not None:
             engine.snapshot_ready.connect(self._on_snapshot)
             engine.failed.connect(lambda gen, text: gen == self.video_generation
@@ -163,9 +161,47 @@ class PlayerController(QObject):
         self.card_shown.connect(lambda _tid: self.saved.show_heart())
         self.saved.refresh()
         w.carousel.moment_requested.connect(lambda frame, tid: self.jump_to_track(tid, frame))
-        c.set_volume(self.volume)
-        c.set_muted(self.muted)
         w.set_recent_files(self.settings.recent_files)
+
+    def _subscribe(self) -> None:
+        """The widgets (and the playback backend) that show each value of the state."""
+        w, c, s = self.window, self.window.controls, self.state
+
+        def to_backend(name: str):
+            return lambda value: self.backend is not None and getattr(self.backend, name)(value)
+
+        s.frame_changed.connect(lambda i: i >= 0 and (c.set_position(i),
+                                                       w.timeline.set_position(i)))
+        s.playing_changed.connect(c.set_playing)
+        s.playing_changed.connect(w.video.set_playing)
+        s.rate_changed.connect(c.set_rate)
+        s.rate_changed.connect(to_backend("set_rate"))
+        s.volume_changed.connect(c.set_volume)
+        s.volume_changed.connect(to_backend("set_volume"))
+        s.volume_changed.connect(lambda v: setattr(self.settings, "volume", v))
+        s.muted_changed.connect(c.set_muted)
+        s.muted_changed.connect(to_backend("set_muted"))
+        s.muted_changed.connect(lambda m: setattr(self.settings, "muted", m))
+        s.selection_changed.connect(w.video.set_selected)
+        s.selection_changed.connect(w.timeline.set_selected)
+        c.set_volume(s.volume)
+        c.set_muted(s.muted)
+
+    # --- the state's values, by their old names (the small controllers and tests use them) --
+    index = property(lambda self: self.state.index,
+                     lambda self, v: setattr(self.state, "index", v))
+    playing = property(lambda self: self.state.playing,
+                       lambda self, v: setattr(self.state, "playing", v))
+    rate = property(lambda self: self.state.rate,
+                    lambda self, v: setattr(self.state, "rate", v))
+    volume = property(lambda self: self.state.volume,
+                      lambda self, v: setattr(self.state, "volume", v))
+    muted = property(lambda self: self.state.muted,
+                     lambda self, v: setattr(self.state, "muted", v))
+    selected = property(lambda self: self.state.selected,
+                        lambda self, v: setattr(self.state, "selected", v))
+    annotations = property(lambda self: self.state.annotations,
+                           lambda self, v: setattr(self.state, "annotations", v))
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
@@ -239,7 +275,6 @@ class PlayerController(QObject):
             self.playing = False
             if self.backend is not None:
                 self.backend.pause()
-            self.window.controls.set_playing(False)
         if self.indexer is not None:
             self.indexer.stop()
             self.indexer = None
@@ -316,13 +351,10 @@ class PlayerController(QObject):
         self._image = image
         self.window.video.set_frame(image, index, self.detections_at(index),
                                     self.reference_at(index))
-        self.window.controls.set_position(index)
         self._show_subtitle()
         if self.engine is not None:
             self.engine.set_playhead(index, not self.playing)
         self.window.video.set_region_search(self.engine is not None and not self.playing)
-        self.window.video.set_playing(self.playing)
-        self.window.timeline.set_position(index)
         self.frame_shown.emit(index)
 
     def _show_subtitle(self) -> None:
@@ -408,7 +440,6 @@ class PlayerController(QObject):
     # --- selection ---------------------------------------------------------------------------
     def select_track(self, track_id: int, pause: bool = True) -> None:
         self.catalogue.still_there()
-        self.window.video.set_selected(track_id)
         track = self.annotations.track(track_id) if (self.annotations and track_id >= 0) else None
         self.selected = track.track_id if track is not None else -1
         fps = self.info.fps if self.info else 25.0

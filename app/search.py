@@ -36,7 +36,6 @@ class Search:
         if c - a < 4 or d - b < 4:
             return False
         p.selected = -1
-        p.window.video.set_selected(-1)
         p.window.panel.set_region(f"Your selection at frame {p.index}",
                                      f"{c - a}x{d - b} pixels")
         p.window.panel.set_matches_message("Searching the catalogue…")
@@ -73,7 +72,6 @@ class Search:
                              "No catalogue to search: File → Open Catalogue…")
             return False
         p.selected = -1
-        p.window.video.set_selected(-1)
         h, w = rgb.shape[:2]
         p.window.panel.set_region(title, f"{w}x{h} pixels")
         p.window.panel.set_matches_message("Searching the catalogue…")

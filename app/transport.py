@@ -69,7 +69,6 @@ class Transport:
         self._resume_index = p.index
         p.playing = True
         self._rejected = 0
-        p.window.controls.set_playing(True)
         p.backend.play(p.index)
 
     def pause(self) -> None:
@@ -79,7 +78,6 @@ class Transport:
         p.playing = False
         if p.backend is not None:
             p.backend.pause()
-        p.window.controls.set_playing(False)
         # replace VLC's picture by the exact decode of the same index: paused is exact
         p.show_frame(p.index)
 
@@ -121,12 +119,9 @@ class Transport:
 
     def set_rate(self, rate: float) -> None:
         p = self.player
-        p.rate = float(min(max(rate, RATES[0]), RATES[-1]))
         if p.playing:
-            self._anchor(p.index)
-        if p.backend is not None:
-            p.backend.set_rate(p.rate)
-        p.window.controls.set_rate(p.rate)
+            self._anchor(p.index)  # the clock's estimate restarts at the new speed
+        p.rate = float(min(max(rate, RATES[0]), RATES[-1]))  # the controls and VLC follow
         p.show_status(f"Speed {p.rate:g}x")
 
     def rate_step(self, direction: int) -> None:
@@ -136,19 +131,11 @@ class Transport:
 
     def set_volume(self, volume: int) -> None:
         p = self.player
-        p.volume = max(0, min(100, int(volume)))
-        p.settings.volume = p.volume
-        if p.backend is not None:
-            p.backend.set_volume(p.volume)
-        p.window.controls.set_volume(p.volume)
+        p.volume = volume  # clamped to 0..100; the controls, VLC and the settings follow
 
     def set_muted(self, muted: bool) -> None:
         p = self.player
-        p.muted = bool(muted)
-        p.settings.muted = p.muted
-        if p.backend is not None:
-            p.backend.set_muted(p.muted)
-        p.window.controls.set_muted(p.muted)
+        p.muted = muted  # the controls, VLC and the settings follow
         p.show_status("Muted" if p.muted else f"Volume {p.volume}%")
 
     def _anchor(self, index: int) -> None:
