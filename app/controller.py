@@ -184,6 +184,7 @@ class PlayerController(QObject):
         s.muted_changed.connect(lambda m: setattr(self.settings, "muted", m))
         s.selection_changed.connect(w.video.set_selected)
         s.selection_changed.connect(w.timeline.set_selected)
+        s.results_changed.connect(self._on_results)
         c.set_volume(s.volume)
         c.set_muted(s.muted)
 
@@ -374,18 +375,22 @@ class PlayerController(QObject):
         if generation != self.video_generation or self.reader is None:
             return  # about a video that is closed
         self.snapshot = snap
-        self.annotations = snap.index
         self.window.controls.set_analysed(snap.analysed)
-        if self.index >= 0:
-            self.window.video.set_overlay(self.detections_at(self.index),
-                                          self.reference_at(self.index))
-        self.lists.refresh()
+        self.annotations = snap.index  # the boxes on screen and the lists follow
         self.lists.show_progress()
         self.analysis_updated.emit()
         if self.selected >= 0:
             track = snap.index.track(self.selected)
             if track is not None and track.matches:
                 self._show_matches(track)
+
+    def _on_results(self) -> None:
+        """New boxes (the engine's results, or a loaded file): the frame on screen shows
+        them, and the timeline and the QA track list list them."""
+        if self.index >= 0:
+            self.window.video.set_overlay(self.detections_at(self.index),
+                                          self.reference_at(self.index))
+        self.lists.refresh()
 
     # --- QA tools ------------------------------------------------------------------------------
     def goto_frame(self, index: int) -> None:

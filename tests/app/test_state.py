@@ -67,3 +67,17 @@ def test_the_widgets_follow_the_state(make_player, marker_clip, tmp_path):
     assert c.settings.muted is True and window.controls.mute.isChecked()
     c.transport.set_rate(2.0)
     assert window.controls.rate.currentData() == 2.0
+
+
+def test_loaded_boxes_reach_the_frame_and_the_qa_list_at_once(make_player, marker_clip):
+    """Annotations loaded while QA mode is on fill its track list at once (before the state
+    model, the list waited for QA mode to be toggled again)."""
+    window, c = make_player()
+    c.open_video(str(marker_clip[0]))
+    c.transport.seek_frame(20)
+    window.set_qa(True)
+    assert window.track_list.count() == 0 and len(window.video.detections) == 0
+    c.load_annotations(str(marker_clip[1]))
+    assert window.track_list.count() == len(MARKERS)
+    assert sorted(window.video.detections.tracker_id.tolist()) == sorted(
+        m.track_id for m in MARKERS)
