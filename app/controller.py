@@ -102,6 +102,7 @@ class PlayerController(QObject):
         self._subscribe()
         if engine is not None:
             engine.snapshot_ready.connect(self._on_snapshot)
+            engine.tracks_matched.connect(self._on_tracks_matched)
             engine.failed.connect(lambda gen, text: gen == self.video_generation
                                   and self.show_status(text))
             engine.status.connect(lambda gen, text: gen == self.video_generation
@@ -381,6 +382,21 @@ class PlayerController(QObject):
         self.analysis_updated.emit()
         if self.selected >= 0:
             track = snap.index.track(self.selected)
+            if track is not None and track.matches:
+                self._show_matches(track)
+
+    def _on_tracks_matched(self, generation: int, results: dict) -> None:
+        """A matching step's tracks, into the snapshot on screen (the boxes are the same)."""
+        if generation != self.video_generation or self.snapshot is None:
+            return
+        applied = self.snapshot.apply(results)
+        if not applied:
+            return
+        self._on_results()
+        self.lists.show_progress()
+        self.analysis_updated.emit()
+        if self.selected in applied:
+            track = self.snapshot.index.track(self.selected)
             if track is not None and track.matches:
                 self._show_matches(track)
 

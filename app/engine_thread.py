@@ -1,7 +1,9 @@
 """The engine's QThread: analyses the open video ahead of the playhead and matches what it finds.
 
 The main thread only calls the methods below (each takes a lock for a moment and wakes the
-thread) and receives values by signal (``engine.types.Snapshot``, messages). The thread owns the
+thread) and receives values by signal: an ``engine.types.Snapshot`` after a step that changed
+the boxes, only the changed tracks' ``TrackResult``s after a step that matched (a snapshot of
+an hour of drama, ~2,000 tracks, takes about 0.15 s to build), and messages. The thread owns the
 detector, the analysis session and the catalogue it was given, which it closes itself when it
 is replaced, so nothing is closed while it is in use. Every exception becomes a ``failed``
 signal; after a few in a row on one video the engine stops analysing that video and says so.
@@ -25,6 +27,8 @@ TRIM_EVERY_S = 5.0  # give the analysis' freed heap back this often while it run
 
 class EngineThread(QThread):
     snapshot_ready = Signal(int, object)  # generation, engine.types.Snapshot
+    # generation, {track id: engine.types.TrackResult}: the tracks a matching step changed
+    tracks_matched = Signal(int, object)
     failed = Signal(int, str)  # generation, message for the status bar
     status = Signal(int, str)
     search_done = Signal(int, list)  # generation, [Match] for a region the viewer drew
@@ -107,6 +111,7 @@ class EngineThread(QThread):
 
         errors = 0
         cache_warned = ""
+        partial = False  # per-track results went out since the last whole snapshot
         idle = False
         trimmed = time.monotonic()
         while True:
@@ -171,6 +176,9 @@ class EngineThread(QThread):
                     cache_warned = cache.warning  # a disk that filled: said once, not per step
                     self.status.emit(generation, cache.warning)
                 if what is None:
+                    if partial:  # all done: one whole snapshot, so nothing can be missed
+                        partial = False
+                        self.snapshot_ready.emit(generation, session.snapshot())
                     idle = True
                     continue
                 self.steps += 1
@@ -178,7 +186,13 @@ class EngineThread(QThread):
                 if time.monotonic() - trimmed >= TRIM_EVERY_S:
                     trim()  # about 10 ms; without it a long video holds 400-500 MB more
                     trimmed = time.monotonic()
-                self.snapshot_ready.emit(generation, session.snapshot())
+                changed = session.take_changed()
+                if changed and not session.boxes_changed:
+                    partial = True
+                    self.tracks_matched.emit(generation, changed)
+                else:
+                    partial = False
+                    self.snapshot_ready.emit(generation, session.snapshot())
             except Exception as exc:  # reported, never fatal to the player
                 traceback.print_exc()
                 errors += 1

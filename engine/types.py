@@ -181,6 +181,18 @@ class AnnotationIndex:
     def track(self, track_id: int) -> Track | None:
         return self.tracks.get(track_id)
 
+    def set_matches(self, track_id: int, matches: list[Match]) -> bool:
+        """One track's products changed (its boxes did not): the track and the boxes' match
+        score follow. False for a track this index does not hold."""
+        track = self.tracks.get(track_id)
+        if track is None:
+            return False
+        track.matches = list(matches)
+        row = np.flatnonzero(self._ids == track_id)
+        if len(row):
+            self._match[row[0]] = matches[0].score if matches else np.nan
+        return True
+
     def __len__(self) -> int:
         return len(self.tracks)
 
@@ -204,7 +216,9 @@ class TrackResult:
 
 @dataclass
 class Snapshot:
-    """What the player shows, as values: built off the main thread, never changed after."""
+    """What the player shows, as values: built off the main thread and handed over. After a
+    step that only matched tracks, the engine sends their ``TrackResult``s instead of a new
+    snapshot, and the main thread applies them to the one it holds (``apply``)."""
 
     index: AnnotationIndex
     tracks: list[Track]
@@ -213,3 +227,19 @@ class Snapshot:
     evidence: dict[int, list[Evidence]]
     complete: bool
     matched: int
+
+    def apply(self, results: dict[int, TrackResult]) -> list[int]:
+        """Per-track results (matches, deciding frames) into this snapshot; returns the ids
+        it holds (a track it does not know waits for the next snapshot)."""
+        applied = []
+        for tid, r in results.items():
+            if not self.index.set_matches(tid, r.matches):
+                continue
+            if r.evidence:
+                self.evidence[tid] = r.evidence
+            else:
+                self.evidence.pop(tid, None)
+            applied.append(tid)
+        if applied:
+            self.matched = sum(1 for t in self.tracks if t.matches)
+        return applied

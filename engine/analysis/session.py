@@ -49,6 +49,10 @@ class LiveSession:
         self._evidence_dropped: set[int] = set()
         self.lookahead = int(lookahead_s * analysis.info.fps)
         self.results: dict[int, TrackResult] = {}
+        # what the last step changed: the boxes (an analysed segment), or the results of a few
+        # tracks (``take_changed``): the player then updates those tracks, not everything
+        self.boxes_changed = False
+        self._changed: dict[int, None] = {}
         self.urgent: list[int] = []
         self.errors: list[str] = []
         self._tracks: list[tuple[Track, bool]] = []
@@ -85,6 +89,7 @@ class LiveSession:
         self._catalog_key = self.catalog_key(catalog) if catalog is not None else ""
         self._evidence_held.clear()
         self._evidence_dropped.clear()
+        self._changed.clear()
         if catalog is not None and self.cache is not None:
             self.results = self.cache.load_matches(self.key, self._catalog_key, evidence=False)
             self._evidence_dropped.update(self.results)  # read when a track is asked for
@@ -110,8 +115,16 @@ class LiveSession:
         return [t for t, closed in self.tracks()
                 if (closed or not closed_only) and self._needs_match(t)]
 
+    def take_changed(self) -> dict[int, TrackResult]:
+        """The results changed since the last call (matched, their deciding frames let go or
+        brought back), by track id; then forgets them."""
+        out = {tid: self.results[tid] for tid in self._changed if tid in self.results}
+        self._changed.clear()
+        return out
+
     def step(self, playhead: int, paused: bool) -> str | None:
         a = self.analysis
+        self.boxes_changed = False
         if self.catalog is not None and self.urgent:
             # a request for a trajectory not found yet (its segment is still to come) waits
             tracks = {t.track_id: t for t, _ in self.tracks()}
@@ -144,6 +157,7 @@ class LiveSession:
         return None
 
     def _analyse(self, k: int) -> str:
+        self.boxes_changed = True
         try:
             self.analysis.analyse_segment(k, self.on_batch)
         except Exception as exc:
@@ -172,6 +186,7 @@ class LiveSession:
                         for i in keep if weights[i] > 0]
             result = TrackResult(track_key(track), matches, evidence)
         self.results[track.track_id] = result
+        self._changed[track.track_id] = None
         self._hold_evidence(track.track_id)
         if self.cache is not None:
             self.cache.save_match(self.key, self._catalog_key, track.track_id, result)
@@ -189,6 +204,7 @@ class LiveSession:
             if r is not None and r.evidence:
                 self.results[old] = TrackResult(r.key, r.matches, [])
                 self._evidence_dropped.add(old)
+                self._changed[old] = None
 
     def _bring_back_evidence(self, track: Track) -> str:
         """A track whose deciding frames were let go: from the cache, else matched again."""
@@ -199,6 +215,7 @@ class LiveSession:
             self.match(track)
             return f"matched track {track.track_id}"
         self.results[track.track_id] = TrackResult(r.key, r.matches, evidence)
+        self._changed[track.track_id] = None
         self._hold_evidence(track.track_id)
         return f"evidence of track {track.track_id}"
 

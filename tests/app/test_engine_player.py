@@ -241,3 +241,32 @@ def _key_event():
     from PySide6.QtGui import QKeyEvent
 
     return QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Shift, Qt.KeyboardModifier.NoModifier)
+
+
+def test_matching_steps_send_their_tracks_not_whole_snapshots(live_player, clips, qtbot):
+    """Once the boxes are done, each matching step sends only the tracks it matched; the
+    player puts them into the snapshot it holds (the card, the timeline, the counts follow),
+    and a whole snapshot closes the analysis."""
+    data, videos = clips
+    window, c = live_player()
+    c.open_catalog(str(data))
+    wait_until(qtbot, lambda: c.catalog is not None)
+    sent: list[dict] = []
+    seen_right: list[bool] = []
+
+    def check(generation, results):  # queued after the controller's own slot
+        if generation != c.video_generation:
+            return
+        sent.append(results)
+        for tid, r in results.items():
+            track = c.snapshot.index.track(tid)
+            seen_right.append(track is not None and track.matches == r.matches
+                              and (tid in c.snapshot.evidence) == bool(r.evidence))
+
+    c.engine.tracks_matched.connect(check)
+    assert c.open_video(str(videos[0]))
+    wait_until(qtbot, lambda: analysed_all(c) and c.snapshot.matched == len(c.snapshot.tracks))
+    assert sent and all(seen_right)
+    matched = {tid for results in sent for tid, r in results.items() if r.matches}
+    assert matched <= {it.track_id for it in window.timeline.items}
+    assert f"{c.snapshot.matched} matched" in window.engine_label.text()

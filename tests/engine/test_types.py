@@ -38,3 +38,26 @@ def test_video_info_converts_between_frames_and_seconds():
     assert info.frame_to_seconds(50) == 2.0
     assert info.seconds_to_frame(2.0) == 50
     assert info.seconds_to_frame(99.0) == 249
+
+
+def test_a_snapshot_takes_one_tracks_results_and_its_boxes_say_the_new_score():
+    from engine.types import AnnotationIndex, Evidence, Match, Snapshot, Track, TrackResult
+
+    a = Track(1, [[0, 0, 0, 10, 10, 0.9], [1, 0, 0, 10, 10, 0.9]], "top")
+    b = Track(2, [[1, 5, 5, 20, 20, 0.8]], "skirt", matches=[Match("p9", 0.3)])
+    tracks = [a, b]
+    snap = Snapshot(AnnotationIndex(tracks), tracks, [(0, 2)], 2, {2: []}, True, 1)
+    assert np.isnan(snap.index.detections_at(0).data["match_score"][0])
+    crop = np.zeros((80, 64, 3), np.uint8)
+    applied = snap.apply({1: TrackResult("k1", [Match("p1", 0.7)], [Evidence(1, 0.5, crop)]),
+                          2: TrackResult("k2", [], []),
+                          7: TrackResult("k7", [Match("p7", 0.1)])})  # not in it: waits
+    assert applied == [1, 2]
+    assert snap.index.track(1).matches == [Match("p1", 0.7)] and a.matches == [Match("p1", 0.7)]
+    assert snap.index.track(2).matches == []
+    assert snap.matched == 1 and list(snap.evidence) == [1]
+    assert snap.index.detections_at(0).data["match_score"].tolist() == [0.7]
+    scores = snap.index.detections_at(1).data["match_score"]
+    assert scores[0] == 0.7 and np.isnan(scores[1])
+    assert not snap.index.set_matches(7, [])
+    assert snap.apply({}) == [] and snap.matched == 1
