@@ -340,6 +340,7 @@ class PlayerController(QObject):
                 self.show_error(f"Cannot decode frame {index}: {exc}")
                 return False
             self.window.controls.set_media(self.info.fps, self.reader.frame_count)
+            self.window.controls.set_position(index)  # the new length, even on the same frame
         self.display(bgr_to_qimage(bgr), index)
         if self.indexer is not None:
             self.indexer.follow(index)
