@@ -203,10 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                     help="where the projection, VFN and tree train (default cpu; auto: a GPU "
                     "when torch sees one)")
-    ta.add_argument("--attributes", type=_nonnegative_float, default=0.5, metavar="W",
-                    help="weight of the attribute classifiers' loss: the embedding learns to "
+    ta.add_argument("--attributes", type=_nonnegative_float, default=0.0, metavar="W",
+                    help="weight of an attribute classifiers' loss: the embedding learns to "
                     "say each product's category, pattern, colour, shade, sleeves... from video "
-                    "and shop images alike (default 0.5; 0: none; docs/asymnet.md)")
+                    "and shop images alike (default 0: off, as the shipped weights; 0.5 was "
+                    "measured: docs/asymnet.md)")
     ta.add_argument("--no-color", action="store_true",
                     help="the IFN without its colour descriptor (the paper's IFN; ablation)")
     return parser

@@ -55,9 +55,9 @@ class TrainConfig:
     mine_every: int = 200  # steps between two minings (the first after warm-up)
     mine_pool: int = 32  # mined negatives are drawn from this many nearest wrong products
     color: bool = True  # the IFN's colour descriptor (False: the SPP vector alone)
-    # weight of the attribute classifiers' loss on video and shop embeddings (0: none);
-    # engine/train/attributes.py
-    attributes: float = 0.5
+    # weight of the attribute classifiers' loss on video and shop embeddings (0: none, as the
+    # shipped weights were trained; 0.5 measured in docs/asymnet.md); engine/train/attributes.py
+    attributes: float = 0.0
     lr: float = 1e-3
     weight_decay: float = 0.05
     temperature: float = 0.05

@@ -44,3 +44,12 @@ def test_a_bad_value_is_argparse_s_status_2(capsys):
         main(["analyze", "x.mp4", "--stride", "0"])
     assert exit_.value.code == 2
     assert "stride" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["-0.5", "inf", "nan", "much"])
+def test_a_bad_attribute_weight_is_refused_before_any_work(capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "asymnet", "--data", "no/such/set", "--attributes", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--attributes" in err and "expected a number" in err
