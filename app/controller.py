@@ -44,6 +44,11 @@ from engine.video import VideoError, VideoReader
 from ui.main_window import MainWindow
 
 
+def _from_state(name: str) -> property:
+    return property(lambda self: getattr(self.state, name),
+                    lambda self, value: setattr(self.state, name, value))
+
+
 class PlayerController(QObject):
     frame_shown = Signal(int)  # a frame index is on screen (tests and automation wait on it)
     video_opened = Signal(str)
@@ -190,20 +195,13 @@ class PlayerController(QObject):
         c.set_muted(s.muted)
 
     # --- the state's values, by their old names (the small controllers and tests use them) --
-    index = property(lambda self: self.state.index,
-                     lambda self, v: setattr(self.state, "index", v))
-    playing = property(lambda self: self.state.playing,
-                       lambda self, v: setattr(self.state, "playing", v))
-    rate = property(lambda self: self.state.rate,
-                    lambda self, v: setattr(self.state, "rate", v))
-    volume = property(lambda self: self.state.volume,
-                      lambda self, v: setattr(self.state, "volume", v))
-    muted = property(lambda self: self.state.muted,
-                     lambda self, v: setattr(self.state, "muted", v))
-    selected = property(lambda self: self.state.selected,
-                        lambda self, v: setattr(self.state, "selected", v))
-    annotations = property(lambda self: self.state.annotations,
-                           lambda self, v: setattr(self.state, "annotations", v))
+    index = _from_state("index")
+    playing = _from_state("playing")
+    rate = _from_state("rate")
+    volume = _from_state("volume")
+    muted = _from_state("muted")
+    selected = _from_state("selected")
+    annotations = _from_state("annotations")
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, text: str) -> None:

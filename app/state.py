@@ -8,9 +8,38 @@ playhead, the speed or the selection. A value set to what it already is emits no
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QObject, Signal
 
 from engine.types import AnnotationIndex
+
+
+def _rate(value: float) -> float:
+    if float(value) <= 0:
+        raise ValueError(f"playback rate must be above 0, got {value}")
+    return float(value)
+
+
+class _Value:
+    """A value of the state: reading gives it, setting converts it and, when it changed, emits
+    the signal named ``signal`` with the new value."""
+
+    def __init__(self, signal: str, convert: Callable[[Any], Any]) -> None:
+        self.signal, self.convert = signal, convert
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else getattr(obj, self.attr)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        value = self.convert(value)
+        if value != getattr(obj, self.attr):
+            setattr(obj, self.attr, value)
+            getattr(obj, self.signal).emit(value)
 
 
 class PlayerState(QObject):
@@ -21,6 +50,13 @@ class PlayerState(QObject):
     muted_changed = Signal(bool)
     selection_changed = Signal(int)  # the selected track (-1: none)
     results_changed = Signal()  # the boxes: the engine's latest results or a loaded file
+
+    index = _Value("frame_changed", int)
+    playing = _Value("playing_changed", bool)
+    rate = _Value("rate_changed", _rate)
+    volume = _Value("volume_changed", lambda v: max(0, min(100, int(v))))
+    muted = _Value("muted_changed", bool)
+    selected = _Value("selection_changed", int)
 
     def __init__(self, volume: int = 100, muted: bool = False,
                  parent: QObject | None = None) -> None:
@@ -34,74 +70,11 @@ class PlayerState(QObject):
         self._annotations: AnnotationIndex | None = None
 
     @property
-    def index(self) -> int:
-        return self._index
-
-    @index.setter
-    def index(self, value: int) -> None:
-        if int(value) != self._index:
-            self._index = int(value)
-            self.frame_changed.emit(self._index)
-
-    @property
-    def playing(self) -> bool:
-        return self._playing
-
-    @playing.setter
-    def playing(self, value: bool) -> None:
-        if bool(value) != self._playing:
-            self._playing = bool(value)
-            self.playing_changed.emit(self._playing)
-
-    @property
-    def rate(self) -> float:
-        return self._rate
-
-    @rate.setter
-    def rate(self, value: float) -> None:
-        if float(value) <= 0:
-            raise ValueError(f"playback rate must be above 0, got {value}")
-        if float(value) != self._rate:
-            self._rate = float(value)
-            self.rate_changed.emit(self._rate)
-
-    @property
-    def volume(self) -> int:
-        return self._volume
-
-    @volume.setter
-    def volume(self, value: int) -> None:
-        value = max(0, min(100, int(value)))
-        if value != self._volume:
-            self._volume = value
-            self.volume_changed.emit(value)
-
-    @property
-    def muted(self) -> bool:
-        return self._muted
-
-    @muted.setter
-    def muted(self, value: bool) -> None:
-        if bool(value) != self._muted:
-            self._muted = bool(value)
-            self.muted_changed.emit(self._muted)
-
-    @property
-    def selected(self) -> int:
-        return self._selected
-
-    @selected.setter
-    def selected(self, value: int) -> None:
-        if int(value) != self._selected:
-            self._selected = int(value)
-            self.selection_changed.emit(self._selected)
-
-    @property
     def annotations(self) -> AnnotationIndex | None:
         return self._annotations
 
     @annotations.setter
     def annotations(self, value: AnnotationIndex | None) -> None:
-        if value is not self._annotations:
+        if value is not self._annotations:  # a new index, even of equal boxes, is news
             self._annotations = value
             self.results_changed.emit()
