@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtCore import QLocale, QRect, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -112,11 +112,29 @@ class ProductCard(QFrame):
         self.heart.setVisible(on)
 
     def _fit_title(self) -> None:
-        """At most three lines; a longer title ends in an ellipsis (the tooltip has it all)."""
+        """At most three lines as the label wraps them; a longer title ends in an ellipsis
+        after its last whole word that fits (the tooltip has it all)."""
         fm = QFontMetrics(self.title.font())
         width = max(60, self.title.width() or self.width() - 120)
-        text = fm.elidedText(self._title, Qt.TextElideMode.ElideRight,
-                             width * 3 - fm.averageCharWidth() * 6)
+        limit = 3 * fm.lineSpacing()
+
+        def fits(text: str) -> bool:
+            box = fm.boundingRect(QRect(0, 0, width, 100 * limit), Qt.TextFlag.TextWordWrap,
+                                  text)
+            return box.height() <= limit
+
+        text = self._title
+        if not fits(text):
+            words = text.split(" ")
+            lo, hi = 0, len(words) - 1  # words[:lo] + "…" fits; words[:hi + 1] + "…" may not
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if fits(" ".join(words[:mid]) + "…"):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            text = (" ".join(words[:lo]).rstrip(" ,;:-") + "…" if lo else
+                    fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
         self.title.setText(text)
         self.title.setToolTip(html.escape(self._title) if text != self._title else "")
 

@@ -4,7 +4,7 @@ rendered as markup."""
 
 import cv2
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 
 from engine.types import Match
 from ui.product_card import ProductCard, format_price
@@ -34,6 +34,19 @@ def test_a_long_title_is_elided_and_the_tooltip_holds_it_all(qtbot):
     assert shown != title and shown.endswith("…") and title.startswith(shown[:-1])
     assert card.title.textFormat() == Qt.TextFormat.PlainText
     assert "&lt;i&gt;blend&lt;/i&gt;" in card.title.toolTip()  # escaped: tooltips are rich text
+    # as the label wraps it: never a fourth line, whose top would be cut off by the card (a
+    # width-times-three estimate let wrapped titles of long words take four)
+    fm = card.title.fontMetrics()
+    for width in (280, 160, 150, 120):
+        card.resize(width + 120, 160)
+        for t in (title, "2026 Winter Loose Wool-Blend Wide Gingham Suit, Long Sleeve, Navy on "
+                  "Camel", "Supercalifragilistic " * 12):
+            card.set_match(Match("p3", 0.5, title=t))
+            shown = card.title.text()
+            box = fm.boundingRect(QRect(0, 0, card.title.width(), 10000),
+                                  Qt.TextFlag.TextWordWrap, shown)
+            assert box.height() <= 3 * fm.lineSpacing(), (width, shown)
+            assert shown == t or (shown.endswith("…") and t.startswith(shown[:-1].rstrip()))
     short = card_for(qtbot, Match("p2", 0.9, title="Plain Tee"))
     assert short.title.text() == "Plain Tee" and short.title.toolTip() == ""
 
