@@ -166,6 +166,11 @@ def run_player(args: argparse.Namespace) -> int:
             tid = window.video.click_video_point(*args.click)
             if engine is not None and tid >= 0:
                 _wait_for(app, lambda: tid in shown, args.wait)
+                # products from the cache show at once; their deciding frames follow a step
+                # later (read back from the cache): the picture has them both
+                _wait_for(app, lambda: tid in controller.snapshot.evidence,
+                          min(args.wait, 5))
+                app.processEvents()
         app.processEvents()
         ok = window.grab().save(args.screenshot)
         if args.click is not None:
