@@ -34,7 +34,7 @@ from app.qa import QATools
 from app.saved_products import SavedProducts
 from app.search import Search
 from app.settings import Settings
-from app.state import PlayerState
+from app.state import PlayerState, follow_state
 from app.subtitles import SubtitleController
 from app.transport import Transport
 from engine.annotations import AnnotationsError, load_annotations
@@ -170,29 +170,8 @@ class PlayerController(QObject):
         w.set_recent_files(self.settings.recent_files)
 
     def _subscribe(self) -> None:
-        """The widgets (and the playback backend) that show each value of the state."""
-        w, c, s = self.window, self.window.controls, self.state
-
-        def to_backend(name: str):
-            return lambda value: self.backend is not None and getattr(self.backend, name)(value)
-
-        s.frame_changed.connect(lambda i: i >= 0 and (c.set_position(i),
-                                                       w.timeline.set_position(i)))
-        s.playing_changed.connect(c.set_playing)
-        s.playing_changed.connect(w.video.set_playing)
-        s.rate_changed.connect(c.set_rate)
-        s.rate_changed.connect(to_backend("set_rate"))
-        s.volume_changed.connect(c.set_volume)
-        s.volume_changed.connect(to_backend("set_volume"))
-        s.volume_changed.connect(lambda v: setattr(self.settings, "volume", v))
-        s.muted_changed.connect(c.set_muted)
-        s.muted_changed.connect(to_backend("set_muted"))
-        s.muted_changed.connect(lambda m: setattr(self.settings, "muted", m))
-        s.selection_changed.connect(w.video.set_selected)
-        s.selection_changed.connect(w.timeline.set_selected)
-        s.results_changed.connect(self._on_results)
-        c.set_volume(s.volume)
-        c.set_muted(s.muted)
+        follow_state(self.state, self.window, self.settings, lambda: self.backend)
+        self.state.results_changed.connect(self._on_results)
 
     # --- the state's values, by their old names (the small controllers and tests use them) --
     index = _from_state("index")

@@ -2,18 +2,23 @@
 set a value, a signal tells every widget that shows it).
 
 The controllers set values here; widgets and the playback backend subscribe once
-(``PlayerController._subscribe``), so no controller has to know every widget that shows the
+(``follow_state``), so no controller has to know every widget that shows the
 playhead, the speed or the selection. A value set to what it already is emits nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.types import AnnotationIndex
+
+if TYPE_CHECKING:
+    from app.playback import Backend
+    from app.settings import Settings
+    from ui.main_window import MainWindow
 
 
 def _rate(value: float) -> float:
@@ -78,3 +83,29 @@ class PlayerState(QObject):
         if value is not self._annotations:  # a new index, even of equal boxes, is news
             self._annotations = value
             self.results_changed.emit()
+
+
+def follow_state(state: PlayerState, window: MainWindow, settings: Settings,
+                 backend: Callable[[], Backend | None]) -> None:
+    """Subscribes what shows each value: the window's widgets, the settings (sound is
+    remembered) and the playback backend (``backend()``: the one open now, if any)."""
+    w, c, s = window, window.controls, state
+
+    def to_backend(name: str):
+        return lambda value: (b := backend()) is not None and getattr(b, name)(value)
+
+    s.frame_changed.connect(lambda i: i >= 0 and (c.set_position(i), w.timeline.set_position(i)))
+    s.playing_changed.connect(c.set_playing)
+    s.playing_changed.connect(w.video.set_playing)
+    s.rate_changed.connect(c.set_rate)
+    s.rate_changed.connect(to_backend("set_rate"))
+    s.volume_changed.connect(c.set_volume)
+    s.volume_changed.connect(to_backend("set_volume"))
+    s.volume_changed.connect(lambda v: setattr(settings, "volume", v))
+    s.muted_changed.connect(c.set_muted)
+    s.muted_changed.connect(to_backend("set_muted"))
+    s.muted_changed.connect(lambda m: setattr(settings, "muted", m))
+    s.selection_changed.connect(w.video.set_selected)
+    s.selection_changed.connect(w.timeline.set_selected)
+    c.set_volume(s.volume)
+    c.set_muted(s.muted)
