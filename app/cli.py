@@ -164,12 +164,11 @@ def run_player(args: argparse.Namespace) -> int:
             shown: list[int] = []
             controller.card_shown.connect(shown.append)
             tid = window.video.click_video_point(*args.click)
-            if engine is not None and tid >= 0:
-                _wait_for(app, lambda: tid in shown, args.wait)
-                # products from the cache show at once; their deciding frames follow a step
-                # later (read back from the cache): the picture has them both
-                _wait_for(app, lambda: tid in controller.snapshot.evidence,
-                          min(args.wait, 5))
+            # products from the cache show at once; their deciding frames follow a step later
+            # (read back from the cache): the picture has them both
+            if engine is not None and tid >= 0 and _wait_for(app, lambda: tid in shown,
+                                                             args.wait):
+                _wait_for(app, lambda: tid in controller.snapshot.evidence, min(args.wait, 5))
                 app.processEvents()
         app.processEvents()
         ok = window.grab().save(args.screenshot)

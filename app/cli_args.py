@@ -213,21 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if not value > 0 or value == float("inf"):  # nan fails both comparisons
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
     return value
 
 
 def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text}")
     return value

@@ -356,12 +356,7 @@ class PlayerController(QObject):
         self.snapshot = snap
         self.window.controls.set_analysed(snap.analysed)
         self.annotations = snap.index  # the boxes on screen and the lists follow
-        self.lists.show_progress()
-        self.analysis_updated.emit()
-        if self.selected >= 0:
-            track = snap.index.track(self.selected)
-            if track is not None and track.matches:
-                self._show_matches(track)
+        self._results_told(card=True)
 
     def _on_tracks_matched(self, generation: int, results: dict) -> None:
         """A matching step's tracks, into the snapshot on screen (the boxes are the same)."""
@@ -370,13 +365,17 @@ class PlayerController(QObject):
         applied = self.snapshot.apply(results)
         if not applied:
             return
-        self._on_results()
+        self.state.results_changed.emit()  # the same index, its products changed
+        self._results_told(card=self.selected in applied)
+
+    def _results_told(self, card: bool) -> None:
+        """After new results: the progress, the listeners and (``card``) the selected track's
+        products and deciding frames."""
         self.lists.show_progress()
         self.analysis_updated.emit()
-        if self.selected in applied:
-            track = self.snapshot.index.track(self.selected)
-            if track is not None and track.matches:
-                self._show_matches(track)
+        track = self.snapshot.index.track(self.selected) if card and self.selected >= 0 else None
+        if track is not None and track.matches:
+            self._show_matches(track)
 
     def _on_results(self) -> None:
         """New boxes (the engine's results, or a loaded file): the frame on screen shows

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 
+def _volume(value: int) -> int:
+    return max(0, min(100, int(value)))
+
+
 def _rate(value: float) -> float:
     if float(value) <= 0:
         raise ValueError(f"playback rate must be above 0, got {value}")
@@ -59,7 +63,7 @@ class PlayerState(QObject):
     index = _Value("frame_changed", int)
     playing = _Value("playing_changed", bool)
     rate = _Value("rate_changed", _rate)
-    volume = _Value("volume_changed", lambda v: max(0, min(100, int(v))))
+    volume = _Value("volume_changed", _volume)
     muted = _Value("muted_changed", bool)
     selected = _Value("selection_changed", int)
 
@@ -69,7 +73,7 @@ class PlayerState(QObject):
         self._index = -1
         self._playing = False
         self._rate = 1.0
-        self._volume = max(0, min(100, int(volume)))
+        self._volume = _volume(volume)
         self._muted = bool(muted)
         self._selected = -1
         self._annotations: AnnotationIndex | None = None
