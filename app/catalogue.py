@@ -1,9 +1,10 @@
-"""The shop catalogue beside the player: loading one in the background, the products of a
-track without the live engine (a loaded annotations file), the product page in the browser,
-and a catalogue folder removed while playing (issue 15: beside the player's controller).
+"""The shop catalogue beside the player: loading one in the background, asking the engine
+thread for a track's products, the product page in the browser, and a catalogue folder
+removed while playing (issue 15: beside the player's controller).
 
-The player holds the open catalogue (``player.catalog``); this holds the loader, the match
-jobs and their results for the current video and catalogue (``matches``, by track id)."""
+The player holds the open catalogue (``player.catalog``) and hands it to its engine thread,
+which matches every track, the engine's own or a loaded file's, and owns the catalogue from
+then on. The products are held in one place: the engine's snapshot (``player.snapshot``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from app.catalog_loader import CatalogLoader
-from app.match_job import MatchJobs
 
 if TYPE_CHECKING:
     from app.controller import PlayerController
@@ -27,13 +27,6 @@ class CatalogueControl:
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(player.show_status)
         self.loader.progress.connect(player.show_status)
-        self.jobs = MatchJobs(player)
-        self.jobs.done.connect(self._on_matches)
-        self.jobs.failed.connect(
-            lambda gen, _t, text: gen == self.generation and player.show_status(text))
-        self.matches: dict[int, list] = {}  # track id -> [Match], for this generation
-        # bumped whenever track ids or the catalogue change: older results are dropped
-        self.generation = 0
 
     def open(self, path: str) -> None:
         """Loads a catalogue in the background; the current one stays until the new one is
@@ -46,7 +39,6 @@ class CatalogueControl:
         self.loader.load(path)
 
     def wait(self) -> None:
-        self.jobs.wait()
         self.loader.wait()
 
     def _on_loaded(self, catalog, summary: str) -> None:
@@ -54,13 +46,8 @@ class CatalogueControl:
         if p.closed:  # loaded while the player was closing
             catalog.close()
             return
-        old, p.catalog = p.catalog, catalog
-        if p.engine is not None:
-            p.engine.set_catalog(catalog)  # the engine closes the old one when it is free
-        elif old is not None:
-            self.jobs.wait()
-            old.close()
-        self.forget()  # they came from the old catalogue
+        p.catalog = catalog
+        p.engine.set_catalog(catalog)  # the engine closes the old one when it is free
         p.show_status(summary)
         track = p.annotations.track(p.selected) if (
             p.annotations and p.selected >= 0) else None
@@ -84,10 +71,6 @@ class CatalogueControl:
         p.show_status(f"Opened {safe} in the browser")
         return True
 
-    def forget(self) -> None:
-        self.matches.clear()
-        self.generation += 1
-
     def request(self, track) -> None:
         p = self.player
         if p.catalog is None or p.info is None:
@@ -96,20 +79,7 @@ class CatalogueControl:
                 "No catalogue: File → Open Catalogue…")
             return
         p.window.panel.set_matches_message("Finding the products…")
-        if p.engine is not None:
-            p.engine.request_match(track.track_id)
-            return
-        self.jobs.request(self.generation, p.info.path, track,
-                                p.info.height, p.catalog)
-
-    def _on_matches(self, generation: int, track_id: int, matches: list) -> None:
-        p = self.player
-        if generation != self.generation:
-            return  # asked about another video, annotations or catalogue
-        self.matches[track_id] = matches
-        if track_id == p.selected:
-            p.window.panel.set_matches(matches)
-            p.card_shown.emit(track_id)
+        p.engine.request_match(track.track_id)
 
     def still_there(self) -> bool:
         """False (and said once) when the open catalogue's folder was removed under the player:

@@ -150,14 +150,15 @@ def run_player(args: argparse.Namespace) -> int:
             )
             window.close()
             return 2
+        controller.open_catalog(args.catalog or str(DEMO_CATALOG))
         if engine is not None:
-            controller.open_catalog(args.catalog or str(DEMO_CATALOG))
             frame = controller.index
             _wait_for(app, lambda: controller.snapshot is not None and any(
                 a <= frame < b for a, b in controller.snapshot.analysed), args.wait)
-            # and the catalogue, so that the products' timeline is in the picture
-            _wait_for(app, lambda: controller.catalog is not None
-                      or not controller.catalogue.loader.busy(), args.wait)
+        # and the catalogue, so that the products' timeline is in the picture
+        _wait_for(app, lambda: controller.catalog is not None
+                  or not controller.catalogue.loader.busy(), args.wait)
+        if engine is not None or controller.given:
             _wait_for(app, lambda: controller.snapshot is not None
                       and controller.snapshot.matched > 0, min(args.wait, 5))
         if args.click is not None:
@@ -166,8 +167,7 @@ def run_player(args: argparse.Namespace) -> int:
             tid = window.video.click_video_point(*args.click)
             # products from the cache show at once; their deciding frames follow a step later
             # (read back from the cache): the picture has them both
-            if engine is not None and tid >= 0 and _wait_for(app, lambda: tid in shown,
-                                                             args.wait):
+            if tid >= 0 and _wait_for(app, lambda: tid in shown, args.wait):
                 _wait_for(app, lambda: tid in controller.snapshot.evidence, min(args.wait, 5))
                 app.processEvents()
         app.processEvents()

@@ -25,6 +25,7 @@ from PySide6.QtGui import QImage
 from app.audio import AudioTracks
 from app.catalogue import CatalogueControl
 from app.end_screen import EndScreen
+from app.engine_thread import EngineThread
 from app.images import bgr_to_qimage, qimage_to_rgb
 from app.kiosk import Kiosk
 from app.lists import ProductLists
@@ -87,11 +88,15 @@ class PlayerController(QObject):
         self.closed = False  # shut down: nothing new starts (a late timer, a queued result)
         self.subtitles = SubtitleController(self)
         self.audio = AudioTracks(self)  # the Audio menu
-        self.catalogue = CatalogueControl(self)  # loading, matches without the engine
-        # the live engine (app.engine_thread.EngineThread): when there is one, its results are
-        # the boxes, and loaded annotations are ground truth drawn beside them
-        self.engine = engine
-        self.snapshot = None  # the engine's latest engine.types.Snapshot for this video
+        self.catalogue = CatalogueControl(self)  # loading, opening product pages
+        # the engine thread (app.engine_thread.EngineThread). ``live``: it analyses the video,
+        # its results are the boxes and loaded annotations are ground truth drawn beside them.
+        # Otherwise (play --no-engine) a loaded file's tracks are the boxes, and a thread that
+        # analyses nothing matches them through the same session (engine/analysis/given.py)
+        self.live = engine is not None
+        self.engine = engine if engine is not None else EngineThread(analyse=False)
+        self.given: list | None = None  # the loaded file's tracks, when not live
+        self.snapshot = None  # the engine's latest engine.types.Snapshot: boxes and products
         self.reference: AnnotationIndex | None = None
         self.video_generation = 0
         self._image: QImage | None = None  # the picture on screen
@@ -105,15 +110,16 @@ class PlayerController(QObject):
         self.end_screen = EndScreen(self)  # the products of the video, when it ends
         self._wire()
         self._subscribe()
-        if engine is not None:
-            engine.snapshot_ready.connect(self._on_snapshot)
-            engine.tracks_matched.connect(self._on_tracks_matched)
-            engine.failed.connect(lambda gen, text: gen == self.video_generation
-                                  and self.show_status(text))
-            engine.status.connect(lambda gen, text: gen == self.video_generation
-                                  and self.show_status(text))
-            engine.search_done.connect(self.search._on_matches)
-            engine.start()
+        engine = self.engine
+        engine.snapshot_ready.connect(self._on_snapshot)
+        engine.tracks_matched.connect(self._on_tracks_matched)
+        engine.failed.connect(lambda gen, text: gen == self.video_generation
+                              and self.show_status(text))
+        engine.status.connect(lambda gen, text: gen == self.video_generation
+                              and self.show_status(text))
+        engine.search_done.connect(self.search._on_matches)
+        if self.live:
+            engine.start()  # the other starts on its first piece of work
 
     def _wire(self) -> None:
         w, c = self.window, self.window.controls
@@ -217,8 +223,10 @@ class PlayerController(QObject):
             path, self._store, reader.frame_count, on_error=self._indexer_failed.emit
         )
         self.indexer.start()
-        if self.engine is not None:
+        if self.live:
             self.engine.open_video(self.video_generation, path, reader.frame_count)
+        elif self.given is not None:
+            self.engine.open_tracks(self.video_generation, path, reader.frame_count, self.given)
         self.subtitles.open_video(path)
         self.audio.open(path)
         if not self.show_frame(0):
@@ -239,7 +247,6 @@ class PlayerController(QObject):
 
     def _close_video(self) -> None:
         self.window.carousel.dismiss()
-        self.catalogue.forget()  # results for this video's tracks
         self.video_generation += 1  # the engine's results for the old video are dropped
         self.snapshot = None
         self.lists.reset()
@@ -247,8 +254,11 @@ class PlayerController(QObject):
         self.window.engine_label.setText("")
         if self.engine is not None:
             self.engine.close_video()
+        if self.live:
             self.annotations = None
             self.window.controls.set_analysed([])
+        elif self.given is not None:
+            self.annotations = AnnotationIndex(self.given)  # the file's, without this video's
         self.selected = -1
         if self.playing:  # stop without decoding an exact frame of a video that is closing
             self.playing = False
@@ -276,12 +286,17 @@ class PlayerController(QObject):
         except AnnotationsError as exc:
             self.show_error(f"Cannot use these annotations: {exc}")
             return False
-        if self.engine is not None:
+        if self.live:
             self.reference = ann.index()  # ground truth beside the engine's results
         else:
+            self.given = list(ann.tracks)
             self.annotations = ann.index()
-            self.catalogue.forget()  # track ids now name other tracks
+            self.snapshot = None
+            self.video_generation += 1  # track ids now name other tracks: drop their results
             self.selected = -1
+            if self.reader is not None:
+                self.engine.open_tracks(self.video_generation, self.info.path,
+                                        self.reader.frame_count, self.given)
         note = ""
         if self.info is not None:
             w, h = ann.video.get("width"), ann.video.get("height")
@@ -290,7 +305,7 @@ class PlayerController(QObject):
                     f" — made for {w}x{h}, the video is {self.info.width}x{self.info.height}: "
                     "boxes may be misplaced"
                 )
-        what = "Ground truth" if self.engine is not None else "Annotations"
+        what = "Ground truth" if self.live else "Annotations"
         self.show_status(f"{what}: {len(ann.tracks)} tracks from {Path(path).name}{note}")
         if self.index >= 0 and not self.playing:
             self.show_frame(self.index)
@@ -334,7 +349,7 @@ class PlayerController(QObject):
         self._show_subtitle()
         if self.engine is not None:
             self.engine.set_playhead(index, not self.playing)
-        self.window.video.set_region_search(self.engine is not None and not self.playing)
+        self.window.video.set_region_search(not self.playing)
         self.frame_shown.emit(index)
 
     def _show_subtitle(self) -> None:
@@ -444,17 +459,12 @@ class PlayerController(QObject):
         self.window.panel.set_track(track, fps)
         if track is not None and track.matches:
             self._show_matches(track)
-            if self.engine is not None and self.snapshot is not None \
+            if self.catalog is not None and self.snapshot is not None \
                     and track.track_id not in self.snapshot.evidence:
                 # its deciding frames were let go to bound memory: the engine reads them back
                 self.engine.request_match(track.track_id)
         elif track is not None:
-            cached = self.catalogue.matches.get(track.track_id)
-            if cached is not None:
-                self.window.panel.set_matches(cached)
-                self.card_shown.emit(track.track_id)
-            else:
-                self.catalogue.request(track)
+            self.catalogue.request(track)
         if track is not None and self.playing and pause:
             self.transport.pause()  # a viewer who clicks a garment wants to look at it
 
@@ -469,11 +479,9 @@ class PlayerController(QObject):
         self._close_video()
         self.catalogue.wait()
         self.kiosk.stop()
-        if self.engine is not None:
+        if self.engine is not None:  # not shut down before
             self.engine.stop()  # closes the catalogue it holds
             self.engine = None
-        elif self.catalog is not None:
-            self.catalog.close()
         self.catalog = None
         self.saved.close()
         if self.backend is not None:

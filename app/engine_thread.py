@@ -1,4 +1,5 @@
-"""The engine's QThread: analyses the open video ahead of the playhead and matches what it finds.
+"""The engine's QThread: analyses the open video ahead of the playhead and matches what it finds,
+or (``open_tracks``) matches the tracks of a loaded file the same way.
 
 The main thread only calls the methods below (each takes a lock for a moment and wakes the
 thread) and receives values by signal: an ``engine.types.Snapshot`` after a step that changed
@@ -36,15 +37,20 @@ class EngineThread(QThread):
     def __init__(self, detector: str = "auto", device: str = "auto", *,
                  detector_factory: Callable[[], object] | None = None,
                  cache_path: str | None = None, stride: int = 3, segment: int = 48,
-                 use_cache: bool = True) -> None:
+                 use_cache: bool = True, analyse: bool = True) -> None:
         super().__init__()
         self.detector_name, self.device = detector, device
+        # False: the player analyses nothing (play --no-engine); this thread only matches the
+        # tracks of a loaded file (``open_tracks``) and answers region searches. It starts on
+        # its first piece of work, so a player that never gets one has no thread to stop.
+        self.analyse = analyse
         self._factory = detector_factory
         self._cache_path, self.use_cache = cache_path, use_cache
         self.stride, self.segment = stride, segment
         self._cv = threading.Condition()
         self._stopping = False
-        self._open: tuple[int, str, int] | None = None  # generation, path, frame count
+        # generation, path, frame count, and the tracks of a file (None: analyse the video)
+        self._open: tuple[int, str, int, list | None] | None = None
         self._close = False
         self._catalog = None
         self._catalog_new = False
@@ -56,11 +62,27 @@ class EngineThread(QThread):
 
     # --- called from the main thread -------------------------------------------------------
     def open_video(self, generation: int, path: str, frame_count: int) -> None:
+        """Analyse ``path`` (and match what is found)."""
+        if not self.analyse:
+            raise RuntimeError("this engine thread only matches given tracks: open_tracks()")
+        self._opening((generation, path, frame_count, None))
+
+    def open_tracks(self, generation: int, path: str, frame_count: int, tracks: list) -> None:
+        """Match ``tracks`` (engine.types.Track, a loaded file's) of ``path`` instead of
+        analysing it: the same session, order of work and results as the engine's own."""
+        self._opening((generation, path, frame_count, list(tracks)))
+
+    def _opening(self, what: tuple) -> None:
         with self._cv:
-            self._open = (generation, path, frame_count)
+            self._open = what
             self._urgent.clear()
             self._search = None
             self._cv.notify()
+        self._start_if_idle()
+
+    def _start_if_idle(self) -> None:
+        if not self.analyse and not self._stopping and not self.isRunning():
+            self.start()
 
     def close_video(self) -> None:
         with self._cv:
@@ -75,6 +97,7 @@ class EngineThread(QThread):
                 self._catalog.close()  # never used: a newer one came first
             self._catalog, self._catalog_new = catalog, True
             self._cv.notify()
+        self._start_if_idle()  # it owns the catalogue now, and closes it when it stops
 
     def set_playhead(self, frame: int, paused: bool) -> None:
         with self._cv:
@@ -94,6 +117,7 @@ class EngineThread(QThread):
         with self._cv:
             self._search = (generation, np.ascontiguousarray(rgb).copy())
             self._cv.notify()
+        self._start_if_idle()
 
     def stop(self, wait_ms: int = 30000) -> bool:
         with self._cv:
@@ -144,8 +168,14 @@ class EngineThread(QThread):
                     if session is not None:
                         session.analysis.end_run()
                     session = None
-                if opening is not None:
-                    generation, path, frame_count = opening
+                if opening is not None and opening[3] is not None:  # a file's tracks
+                    generation, path, frame_count, given = opening
+                    self.generation = generation
+                    errors = 0
+                    session = self._given_session(path, frame_count, given, catalog)
+                    self.snapshot_ready.emit(generation, session.snapshot())
+                elif opening is not None:
+                    generation, path, frame_count, _ = opening
                     self.generation = generation
                     errors = 0
                     if detector is None:
@@ -252,6 +282,14 @@ class EngineThread(QThread):
         analysis = LiveAnalysis(path, detector, info, frame_count=frame_count,
                                 stride=self.stride, segment=self.segment)
         return LiveSession(analysis, catalog=catalog, cache=cache)
+
+    @staticmethod
+    def _given_session(path: str, frame_count: int, tracks: list, catalog):
+        from engine.analysis import LiveSession
+        from engine.analysis.given import GivenTracks
+        from engine.video import probe
+
+        return LiveSession(GivenTracks(path, probe(path), tracks, frame_count), catalog=catalog)
 
     def _run_search(self, generation: int, rgb: np.ndarray, catalog) -> None:
         if catalog is None:

@@ -31,7 +31,8 @@ class ProductLists:
         if snap is None:
             p.window.engine_label.setText("")
             return
-        done = "analysed" if snap.complete else f"analysing {p.analysis_progress():.0%}"
+        done = ("annotations" if not p.live else "analysed" if snap.complete
+                else f"analysing {p.analysis_progress():.0%}")
         p.window.engine_label.setText(
             f"{done} · {len(snap.tracks)} garments · {snap.matched} matched")
 

@@ -66,6 +66,8 @@ class Search:
         if rgb is None or rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
             p.show_status("Cannot search: the picture is empty or too small")
             return False
+        if p.engine is None:
+            return False  # shut down
         if p.catalog is None:
             p.show_status("Opening the catalogue… search again in a moment"
                              if p.catalogue.loader.busy() else
@@ -75,17 +77,8 @@ class Search:
         h, w = rgb.shape[:2]
         p.window.panel.set_region(title, f"{w}x{h} pixels")
         p.window.panel.set_matches_message("Searching the catalogue…")
-        if p.engine is not None:
-            p.engine.search_region(p.video_generation, rgb)
-            return True
-        from engine.matching import Matcher, to_match
-
-        try:  # no engine thread (--no-engine): one embedding and one FAISS query, here
-            matches = [to_match(m) for m in Matcher(p.catalog).search_image(rgb, k=10)]
-        except Exception as exc:  # a bad picture must never take the player down
-            p.show_status(f"Search failed: {type(exc).__name__}: {exc}")
-            return False
-        self._on_matches(p.video_generation, matches)
+        # the engine thread searches (it owns the catalogue), with or without live analysis
+        p.engine.search_region(p.video_generation, rgb)
         return True
 
     def _on_matches(self, generation: int, matches: list) -> None:

@@ -11,6 +11,8 @@
   benches run it.
 - ``session``: ``LiveSession``, the open video in the player: analysis, matching (the whole
   trajectory against the catalogue, engine/matching.py) and the order of the work.
+- ``given``: ``GivenTracks``, a loaded file's tracks in a session instead of an analysis, so
+  they are matched the same way (the player without its live engine).
 - ``cache``: ``AnalysisCache``, SQLite per video fingerprint, so a reopened video shows its
   boxes at once.
 """

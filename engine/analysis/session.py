@@ -19,6 +19,7 @@ from engine.types import AnnotationIndex, Evidence, Snapshot, Track, TrackResult
 
 if TYPE_CHECKING:
     from engine.analysis.cache import AnalysisCache
+    from engine.analysis.given import GivenTracks
     from engine.catalog.retrieval import Catalog
 
 
@@ -29,12 +30,14 @@ def track_key(track: Track) -> str:
 
 class LiveSession:
     """One open video: analysis, matching against the catalogue, and the order of the work.
+    ``analysis`` is the engine's own (``LiveAnalysis``) or a file's tracks (``GivenTracks``):
+    both are matched here, the same way.
 
     ``step(playhead, paused)`` does one unit of work (a segment, or matching one trajectory) and
     says what it did, or returns None when nothing is left. Matching a trajectory the viewer
     clicked comes first (``request_match``)."""
 
-    def __init__(self, analysis: LiveAnalysis, *, catalog: Catalog | None = None,
+    def __init__(self, analysis: LiveAnalysis | GivenTracks, *, catalog: Catalog | None = None,
                  cache: AnalysisCache | None = None, k: int = 10, frames_per_track: int = 40,
                  lookahead_s: float = 8.0, evidence_frames: int = 12,
                  evidence_tracks: int = 200) -> None:
@@ -83,9 +86,12 @@ class LiveSession:
         return f"{catalog.store.dir}:{catalog.store.fingerprint()}:{catalog.matcher.version}"
 
     def set_catalog(self, catalog: Catalog | None) -> None:
-        """Another catalogue: its cached matches, if any, replace the old ones."""
+        """Another catalogue: its cached matches, if any, replace the old ones. Without one,
+        the products a track came with (a loaded file's, engine/analysis/given.py) show."""
         self.catalog = catalog
-        self.results = {}
+        self.results = {} if catalog is not None else {
+            t.track_id: TrackResult(track_key(t), list(t.matches))
+            for t, _ in self.tracks() if t.matches}
         self._catalog_key = self.catalog_key(catalog) if catalog is not None else ""
         self._evidence_held.clear()
         self._evidence_dropped.clear()
@@ -226,7 +232,7 @@ class LiveSession:
         for t, _ in self.tracks():
             r = self.results.get(t.track_id)
             matches = list(r.matches) if r is not None else []
-            tracks.append(Track(t.track_id, t.boxes, t.category, matches=matches))
+            tracks.append(Track(t.track_id, t.boxes, t.category, t.product_id, matches))
             if r is not None and r.evidence:
                 evidence[t.track_id] = r.evidence
         return Snapshot(AnnotationIndex(tracks), tracks, a.analysed_ranges(), a.frame_count,
