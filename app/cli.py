@@ -150,7 +150,10 @@ def run_player(args: argparse.Namespace) -> int:
             )
             window.close()
             return 2
-        controller.open_catalog(args.catalog or str(DEMO_CATALOG))
+        # without the engine, a picture of the file's boxes as they are, unless a card (a
+        # click) or a catalogue was asked for
+        if engine is not None or args.click is not None or args.catalog:
+            controller.open_catalog(args.catalog or str(DEMO_CATALOG))
         if engine is not None:
             frame = controller.index
             _wait_for(app, lambda: controller.snapshot is not None and any(
@@ -158,7 +161,7 @@ def run_player(args: argparse.Namespace) -> int:
         # and the catalogue, so that the products' timeline is in the picture
         _wait_for(app, lambda: controller.catalog is not None
                   or not controller.catalogue.loader.busy(), args.wait)
-        if engine is not None or controller.given:
+        if engine is not None or (controller.given and controller.catalog is not None):
             _wait_for(app, lambda: controller.snapshot is not None
                       and controller.snapshot.matched > 0, min(args.wait, 5))
         if args.click is not None:
