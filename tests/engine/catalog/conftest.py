@@ -152,6 +152,58 @@ class Api:
             return self.send(h, 200, b"<html>nope</html>", "text/html")
         if path.startswith("/img/"):
             return self.send(h, 200, self.image, "image/jpeg")
+        if path == "/busy":  # 429 once, then fine
+            if self.hits[path] == 1:
+                return self.send(h, 429, b"slow down", "text/plain")
+            return self.send(h, 200, self.page(1, 710, 1, None), "application/json")
+        if path == "/fake.jpg":  # says JPEG, is text
+            return self.send(h, 200, b"this is not an image", "image/jpeg")
+        if path == "/typed":
+            return self.send(h, 200, b"hello", "Text/Plain; charset=utf-8")
+        if path.startswith(("/sized/", "/stream/", "/notype/")):  # N bytes, told or not
+            n = int(path.rsplit("/", 1)[1])
+            h.send_response(200)
+            if not path.startswith("/notype/"):
+                h.send_header("Content-Type", "application/octet-stream")
+            if not path.startswith("/stream/"):
+                h.send_header("Content-Length", str(n))
+            h.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                h.wfile.write(b"\x00" * n)
+            return None
+        if path == "/gzip":
+            import gzip
+
+            body = gzip.compress(self.page(1, 720, 2, None))
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Encoding", "gzip")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return None
+        odd_pages = {  # product APIs whose pages break a rule: (body, type)
+            "/loop": {"products": [product(800, "/img/800.jpg")], "next": "/loop"},
+            "/badnext": {"products": [product(801, "/img/801.jpg")], "next": 5},
+            "/ftpnext": {"products": [], "next": "ftp://files.example.com/p2"},
+            "/tlsnext": {"products": [], "next": "https://127.0.0.1:1/p2"},
+            "/scalar": 42,
+            "/products.json": {"products": [{"id": 900, "title": "Linen Shirt",
+                                             "handle": "linen-shirt",
+                                             "variants": [{"price": "19.90"}],
+                                             "images": [{"src": "/img/900.jpg"}]}]},
+        }
+        if path in odd_pages:
+            return self.send(h, 200, json.dumps(odd_pages[path]).encode(), "application/json")
+        if path.startswith("/hop/"):  # /hop/N: N redirects, then a page
+            n = int(path.rsplit("/", 1)[1])
+            if n:
+                h.send_response(302)
+                h.send_header("Location", f"/hop/{n - 1}")
+                h.send_header("Content-Length", "0")
+                h.end_headers()
+                return None
+            return self.send(h, 200, self.page(1, 700, 1, None), "application/json")
         if path == "/api":
             return self.send(h, 200, self.page(1, 300, 10, "/api?page=2"), "application/json")
         if path == "/api?page=2":
@@ -188,3 +240,16 @@ def api(tmp_path):
     server = Api(img.read_bytes())
     yield server
     server.close()
+
+
+@pytest.fixture
+def untrained_matcher():
+    """A real AsymNet with random weights on the CPU (test_index.py keeps its own copy)."""
+    import torch
+
+    from engine.asymnet.model import AsymNet, TrajectoryMatcher
+
+    torch.manual_seed(0)
+    matcher = TrajectoryMatcher(model=AsymNet(), device="cpu")
+    matcher.version = "asymnet-test0"
+    return matcher
