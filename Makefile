@@ -75,7 +75,7 @@ mutation: setup
 	@$(BIN)/python -m pip install -q 'mutmut==3.8.1'
 	@VIDEO2SHOP_TEST_DATA=$(CURDIR)/.cache/test-data HYPOTHESIS_PROFILE=quick QT_QPA_PLATFORM=offscreen \
 		$(BIN)/mutmut run $(MUTMUT_ARGS)
-	@$(BIN)/mutmut results > .cache/mutmut-results.txt; $(BIN)/python scripts/mutation_report.py
+	@$(BIN)/mutmut results --all true > .cache/mutmut-results.txt; $(BIN)/python scripts/mutation_report.py
 
 # Regenerates the bundled demo clip (see resources/demo/README.md).
 demo: setup

@@ -48,7 +48,8 @@ def sniff(path: Path) -> str:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not merely a character cut at the end of the sample
+        # a character cut at the end of the sample has at most 3 of its bytes there
+        if exc.start < len(head) - 3:
             return "binary"
     if b"\x00" in head:
         return "binary"

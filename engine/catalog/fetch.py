@@ -94,6 +94,8 @@ class HttpFetcher:
     def __init__(self, *, timeout: tuple[float, float] = (5.0, 20.0), retries: int = 3,
                  backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep,
                  deadline: float = 120.0) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be at least 0, got {retries}")
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.verify = True  # never off: a shop feed over TLS is checked or refused

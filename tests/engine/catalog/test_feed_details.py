@@ -137,6 +137,15 @@ def test_a_character_cut_by_the_sniffed_sample_is_still_text(tmp_path):
     assert sniffed(tmp_path, "feed.jsonl", head + b'\xc3\xa9"\n' + line) == "jsonl"
 
 
+def test_a_bad_byte_before_the_last_three_of_the_sample_is_binary(tmp_path):
+    """A character has at most 4 bytes, so a cut one leaves at most 3 at the sample's end: an
+    invalid byte 4 from the end is not a cut character (found by the mutation check)."""
+    body = b'{"id": "a0"}\n' + b"x" * (64 * 1024 - 13 - 4)
+    assert sniffed(tmp_path, "feed.jsonl", body + b"\xff" + b"xyz" + b"more") == "binary"
+    assert sniffed(tmp_path, "cut.jsonl", body + b"x" + b"\xf0\x9f\x98" + b"\x80\n") == \
+        "jsonl"  # a 4-byte emoji cut after 3 bytes
+
+
 def test_sniffing_by_suffix_and_by_header(tmp_path):
     assert sniffed(tmp_path, "one.ndjson", b'{"id": "a1"}\n') == "jsonl"
     assert sniffed(tmp_path, "three.csv", b"id\ttitle\tprice\na1\tShirt\t1 CNY\n") \

@@ -73,3 +73,11 @@ def test_an_api_whose_next_links_never_end_stops_at_the_page_cap(endless, monkey
     rows = list(importer.open_source(f"{endless.url}/page/1", HttpFetcher()))
     assert rows == []
     assert endless.seen == ["/page/1", "/page/2", "/page/3"]
+
+
+def test_negative_retries_are_refused_at_once():
+    """Before, HttpFetcher(retries=-1) was made and every fetch then said "failed after 0
+    tries" (found by the mutation check)."""
+    with pytest.raises(ValueError, match=r"^retries must be at least 0, got -1$"):
+        HttpFetcher(retries=-1)
+    assert HttpFetcher(retries=0).retries == 0
