@@ -244,7 +244,7 @@ def api(tmp_path):
 
 @pytest.fixture
 def untrained_matcher():
-    """A real AsymNet with random weights on the CPU (test_index.py keeps its own copy)."""
+    """A real AsymNet with random weights on the CPU."""
     import torch
 
     from engine.asymnet.model import AsymNet, TrajectoryMatcher

@@ -8,9 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from engine.asymnet.model import AsymNet, TrajectoryMatcher
 from engine.catalog.importer import import_catalog
 from engine.catalog.index import IndexStale, VectorIndex, choose_kind
 from engine.catalog.retrieval import Catalog
@@ -67,13 +65,6 @@ def test_kind_follows_size():
     assert choose_kind(1000) == "flat"
     assert choose_kind(2_000_000) == "ivf_sq8"
 
-
-@pytest.fixture
-def untrained_matcher():
-    torch.manual_seed(0)
-    matcher = TrajectoryMatcher(model=AsymNet(), device="cpu")
-    matcher.version = "asymnet-test0"
-    return matcher
 
 
 def test_catalog_embeds_indexes_and_finds_a_products_own_image(source_dir, tmp_path,
