@@ -254,9 +254,9 @@ class PlayerController(QObject):
         self.window.engine_label.setText("")
         if self.engine is not None:
             self.engine.close_video()
+        self.window.controls.set_analysed([])
         if self.live:
             self.annotations = None
-            self.window.controls.set_analysed([])
         elif self.given is not None:
             self.annotations = AnnotationIndex(self.given)  # the file's, without this video's
         self.selected = -1
