@@ -10,8 +10,6 @@ import copy
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from engine.types import Track, VideoInfo
 
 
@@ -20,7 +18,6 @@ class GivenTracks:
 
     detector = None
     stride = 1
-    publish_batches = False
     complete = True
     version = 0
 
@@ -32,7 +29,6 @@ class GivenTracks:
         # copies: the session fills in matches, the caller's tracks stay as they were
         self._tracks = [(copy.deepcopy(t), True) for t in tracks]
         self.cuts: set[int] = set()
-        self.done = np.ones(1, bool)
 
     def tracks(self) -> list[tuple[Track, bool]]:
         return list(self._tracks)
