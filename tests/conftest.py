@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,21 @@ settings.register_profile("quick", settings.get_profile("ci"), max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_with_file_size_limit(body: str, limit: int, timeout: float
+                             ) -> subprocess.CompletedProcess:
+    """Python ``body`` in a child process that may not grow a file past ``limit`` bytes: a
+    full disk that root cannot write past either (RLIMIT_FSIZE; file modes do not stop root).
+    SIGXFSZ is ignored, so a write fails with EFBIG instead of killing the process; the
+    repository is importable and no bytecode is written under the limit."""
+    script = (f"import resource, signal, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+              "sys.dont_write_bytecode = True\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+              + textwrap.dedent(body))
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 @pytest.fixture(scope="session")

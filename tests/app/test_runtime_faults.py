@@ -6,23 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 from engine.analysis.cache import AnalysisCache
 from engine.detect import create_detector
-from tests.conftest import ROOT
+from tests.conftest import run_with_file_size_limit
 
 ENGINE_UNDER_A_SIZE_LIMIT = """
-import json, resource, signal, sys, time
-sys.path.insert(0, {root!r})
+import json, time
 from PySide6.QtCore import QCoreApplication
 from app.engine_thread import EngineThread
 from engine.detect import create_detector
 
 app = QCoreApplication([])
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill, as on a full disk
-resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
 thread = EngineThread(detector_factory=lambda: create_detector("garment", device="cpu"),
                       cache_path={cache!r}, segment=24)
 got = {{"status": [], "failed": [], "last": None}}
@@ -56,10 +51,8 @@ def test_a_disk_that_fills_while_the_cache_is_written(tiny_benchmark, tmp_path):
     AnalysisCache(cache).close()  # the schema fits; the first analysis states do not
     runs = {}
     for name, path, limit in (("full", cache, 48_000), ("free", free, 2**40)):
-        script = ENGINE_UNDER_A_SIZE_LIMIT.format(root=str(ROOT), limit=limit,
-                                                  cache=str(path), clip=clip)
-        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           timeout=400)
+        r = run_with_file_size_limit(
+            ENGINE_UNDER_A_SIZE_LIMIT.format(cache=str(path), clip=clip), limit, timeout=400)
         assert r.returncode == 0, r.stderr[-3000:]
         runs[name] = json.loads(r.stdout.strip().splitlines()[-1])
     full, ok = runs["full"], runs["free"]

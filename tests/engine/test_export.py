@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -22,7 +20,7 @@ from engine.export import (
     to_mot,
 )
 from engine.types import Track
-from tests.conftest import ROOT
+from tests.conftest import run_with_file_size_limit
 
 TRICKY = 'top <&"> tee'
 
@@ -168,14 +166,10 @@ def test_a_full_disk_keeps_the_old_file_whole(tmp_path):
     error names the file, the old export is untouched and no temporary file is left."""
     target = tmp_path / "a.json"
     target.write_text("old export")
-    script = f"""
-import resource, signal, sys
-sys.path.insert(0, {str(ROOT)!r})
+    r = run_with_file_size_limit(f"""
 from engine.annotations import Annotations
 from engine.export import ExportError, export_analysis
 from engine.types import Track
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
-resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 ann = Annotations(video={{"fps": 25.0, "frame_count": 500, "width": 640, "height": 360}},
                   tracks=[Track(i, [[f, 1, 2, 30, 40, 0.9] for f in range(500)])
                           for i in range(20)])
@@ -183,9 +177,7 @@ try:
     export_analysis(ann, {str(target)!r}, "annotations")
 except ExportError as exc:
     print("ExportError:", exc)
-"""
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=120)
+""", 4096, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("ExportError:") and "a.json" in r.stdout, r.stdout
     assert target.read_text() == "old export"

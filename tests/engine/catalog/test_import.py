@@ -182,26 +182,17 @@ def test_a_disk_that_fills_during_an_import_keeps_the_catalogue_whole(tmp_path, 
     """RLIMIT_FSIZE in a child process (root obeys it, unlike file modes): an import into a
     fresh catalogue fails part way with a CatalogError that names the cause, what is left
     opens and holds only whole products, and a rerun without the limit finishes."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
+    from tests.conftest import run_with_file_size_limit
 
     cat = tmp_path / "cat"
-    script = f"""
-import resource, signal, sys
-sys.path.insert(0, {str(ROOT)!r})
+    r = run_with_file_size_limit(f"""
 from engine.catalog.importer import import_catalog
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
-resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 try:
     report = import_catalog({str(source_dir / "products.jsonl")!r}, {str(cat)!r})
     print("imported", report.imported)
 except Exception as exc:
     print("failed:", type(exc).__name__, exc)
-"""
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=120)
+""", 100_000, timeout=120)
     assert r.returncode == 0, r.stderr
     # 100 KB: the schema fits, the write-ahead log outgrows it (here on the import's last
     # write, its report)

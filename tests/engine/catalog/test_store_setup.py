@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from engine.catalog.store import DB_NAME, SCHEMA_VERSION, CatalogError, CatalogStore
-from tests.conftest import ROOT
+from tests.conftest import run_with_file_size_limit
 
 ADVICE = "move it aside and import the catalogue again"
 
@@ -95,20 +93,14 @@ def test_a_database_whose_meta_table_is_foreign_is_refused_with_what_to_do(tmp_p
 def test_a_full_disk_while_creating_a_catalogue_says_so(tmp_path):
     """RLIMIT_FSIZE in a child process (root obeys it): the schema's first write fails."""
     cat = tmp_path / "cat"
-    script = f"""
-import resource, signal, sys
-sys.path.insert(0, {str(ROOT)!r})
+    r = run_with_file_size_limit(f"""
 from engine.catalog.store import CatalogStore
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
-resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 try:
     CatalogStore({str(cat)!r})
     print("opened")
 except Exception as exc:
     print(type(exc).__name__, exc)
-"""
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=60)
+""", 1000, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout == (f"CatalogError cannot write the catalogue {cat / DB_NAME} (disk I/O "
                         "error): the disk is full or a file size limit was reached; free some "
@@ -151,15 +143,22 @@ def test_the_import_log_keeps_each_imports_counts_and_report(tmp_path):
     assert [json.loads(r) for (r,) in saved] == [report, {}]
 
 
-def test_an_import_log_that_cannot_be_written_names_sqlites_reason(tmp_path):
+@pytest.mark.parametrize("write", ["begin", "finish"])
+def test_an_import_log_that_cannot_be_written_names_sqlites_reason(tmp_path, write):
+    """Starting an import and finishing one both write the log; another connection dropped
+    its table under the open store."""
     cat = new_catalog(tmp_path / "cat")
     with CatalogStore(cat) as store:
+        row = store.begin_import("a.jsonl") if write == "finish" else None
         other = sqlite3.connect(cat / DB_NAME)
         other.execute("DROP TABLE imports")
         other.commit()
         other.close()
         with pytest.raises(CatalogError) as err:
-            store.begin_import("a.jsonl")
+            if write == "begin":
+                store.begin_import("a.jsonl")
+            else:
+                store.finish_import(row, 1, 0, {})
     assert str(err.value) == (f"cannot write the catalogue {cat / DB_NAME} (no such table: "
                               "imports); check that the file and its directory are writable "
                               "and the disk is not full")
@@ -188,21 +187,6 @@ def test_check_reports_sqlites_own_findings_then_foreign_keys_then_missing_parts
         assert store.check() == [*own, "foreign key: ('images', 1, 'products', 0)",
                                  "product p0 has no image", "product p1 has no image",
                                  "image file images/f.jpg is missing"]
-
-
-def test_a_finished_import_that_cannot_be_written_names_sqlites_reason(tmp_path):
-    cat = new_catalog(tmp_path / "cat")
-    with CatalogStore(cat) as store:
-        row = store.begin_import("a.jsonl")
-        other = sqlite3.connect(cat / DB_NAME)
-        other.execute("DROP TABLE imports")
-        other.commit()
-        other.close()
-        with pytest.raises(CatalogError) as err:
-            store.finish_import(row, 1, 0, {})
-    assert str(err.value) == (f"cannot write the catalogue {cat / DB_NAME} (no such table: "
-                              "imports); check that the file and its directory are writable "
-                              "and the disk is not full")
 
 
 def test_an_import_log_from_before_reports_were_kept_names_the_missing_column(tmp_path):
