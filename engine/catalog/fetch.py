@@ -4,6 +4,7 @@ timeouts, retries with backoff, and a guard against decompression bombs."""
 from __future__ import annotations
 
 import io
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -23,6 +24,12 @@ USER_AGENT = "video2shop-catalog/1"
 
 class FetchError(RuntimeError):
     """A resource that could not be fetched or is not acceptable, with the reason."""
+
+
+def _tls_reason(text: str) -> str:
+    """SSL's own words out of requests' nested wrappers: "[SSL: CODE] what (_ssl.c:N)"."""
+    found = re.search(r"\[SSL[^\]]*\][^'\"]*", text)
+    return (found.group(0) if found else text.split("SSLError(")[-1].strip(")'\""))[-160:]
 
 
 class _Retry(Exception):
@@ -113,8 +120,7 @@ class HttpFetcher:
             except _Retry as exc:
                 last = str(exc)
             except requests.exceptions.SSLError as exc:
-                reason = str(exc.args[0] if exc.args else exc)
-                reason = reason.split("SSLError(")[-1].rstrip(")'\"")[-160:]
+                reason = _tls_reason(str(exc.args[0] if exc.args else exc))
                 raise FetchError(f"{url}: the server's TLS certificate could not be verified "
                                  f"({reason}); fix the server's certificate (verification "
                                  "stays on)") from None

@@ -123,9 +123,20 @@ def test_an_unverifiable_certificate_is_refused_with_the_reason(self_signed_serv
     with pytest.raises(FetchError) as err:
         fetcher().get(url, 100)
     message = str(err.value)
-    # the reason is SSL's own words, its closing brackets and quotes trimmed
+    # the reason is SSL's own words, out of requests' wrappers, its brackets balanced
     assert re.fullmatch(
         re.escape(f"{url}: the server's TLS certificate could not be verified (") +
-        r"SSLCertVerificationError\(1, '\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate "
-        r"verify failed: self[- ]signed certificate \(_ssl\.c:\d+" +
+        r"\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate "
+        r"verify failed: self[- ]signed certificate \(_ssl\.c:\d+\)" +
         re.escape("); fix the server's certificate (verification stays on)"), message)
+
+
+def test_a_tls_reason_without_ssls_code_keeps_the_wrappers_words():
+    from engine.catalog.fetch import _tls_reason
+
+    wrapped = ("HTTPSConnectionPool(host='x', port=443): Max retries exceeded "
+               "(Caused by SSLError(SSLCertVerificationError(1, '[SSL: HOSTNAME_MISMATCH] "
+               "hostname mismatch (_ssl.c:1000)')))")
+    assert _tls_reason(wrapped) == "[SSL: HOSTNAME_MISMATCH] hostname mismatch (_ssl.c:1000)"
+    assert _tls_reason("Caused by SSLError('bad handshake')") == "bad handshake"
+    assert _tls_reason("x" * 300) == "x" * 160
