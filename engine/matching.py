@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 @dataclass
 class TrackCrops:
     """What the IFN sees of one track: ``views`` of its ``rows`` (rows of ``track.boxes``, in
-    time order), ``best`` the position in them of the single-frame pick."""
+    time order), ``best`` the position in them of the single-frame pick; ``complete``: every
+    row asked for was decoded (False when the video ended or broke before some of them)."""
 
     rows: list[int]
     best: int
     views: list[np.ndarray]
+    complete: bool = True
 
 
 def track_crops(video: str | Path, tracks: Sequence[Track], frames_per_track: int = 40
@@ -77,7 +79,7 @@ def track_crops(video: str | Path, tracks: Sequence[Track], frames_per_track: in
             continue
         best_row = plan[1]
         out.append(TrackCrops(have, have.index(best_row) if best_row in have else 0,
-                              [crops[(ti, r)] for r in have]))
+                              [crops[(ti, r)] for r in have], len(have) == len(plan[0])))
     return out
 
 

@@ -78,3 +78,37 @@ def test_with_a_catalogue_a_request_comes_first_then_every_track_is_matched(clip
     session.set_catalog(None)
     assert session.snapshot().tracks[0].matches == tracks[0].matches
     assert session.snapshot().matched == 1
+
+
+@needs_asymnet
+def test_crops_decoded_together_give_the_same_matches_in_fewer_passes(clip, tiny_catalog,
+                                                                      monkeypatch):
+    """Background matching decodes the crops of the waiting tracks that lie within one
+    track's frames in one pass and holds them; every track's products and deciding frames
+    are those of a session that decodes each track alone."""
+    import engine.matching
+
+    c, info = clip
+    tracks = [t for t in c.truth.tracks if len(t.boxes)]
+    passes = []
+    real = engine.matching.track_crops
+    monkeypatch.setattr(engine.matching, "track_crops",
+                        lambda video, ts, k=40: passes.append(len(ts)) or real(video, ts, k))
+    results = {}
+    for batch in (1, 6):
+        passes.clear()
+        session = LiveSession(GivenTracks(c.video, info, copy.deepcopy(tracks)),
+                              catalog=tiny_catalog, k=5, crop_batch=batch)
+        run_to_end(session)
+        results[batch] = (session.results, list(passes))
+        assert len(session._crops_held) <= max(batch - 1, 0)
+    alone, together = results[1], results[6]
+    assert alone[1] == [1] * len(tracks)
+    assert sum(together[1]) == len(tracks) and len(together[1]) < len(tracks), together[1]
+    assert alone[0].keys() == together[0].keys()
+    for tid, r in alone[0].items():
+        s = together[0][tid]
+        assert [(m.product_id, m.score) for m in r.matches] == \
+            [(m.product_id, m.score) for m in s.matches]
+        assert [(e.frame, e.weight) for e in r.evidence] == \
+            [(e.frame, e.weight) for e in s.evidence]
