@@ -161,3 +161,23 @@ def test_the_matcher_refuses_a_model_its_catalogue_was_not_embedded_with(tiny_ca
     with pytest.raises(ValueError, match="vectors come from"):
         Matcher(tiny_catalog, other)
     assert Matcher(tiny_catalog).version == tiny_catalog.matcher.version
+
+
+def test_crops_say_whether_every_row_asked_for_was_decoded(bad_files):
+    """A track whose frames run past a truncated file's end gets the crops there are, marked
+    incomplete (the session then holds nothing from that pass); one within the file is
+    complete."""
+    from engine.matching import track_crops
+    from engine.types import Track
+    from engine.video import VideoReader
+
+    with VideoReader(bad_files["truncated"]) as r:
+        r.check_end()
+        real = r.frame_count
+    inside = Track(1, np.array([[f, 10, 10, 50, 90, 1.0] for f in (0, 4, 8)], float))
+    past = Track(2, np.array([[f, 10, 10, 50, 90, 1.0] for f in (real - 2, real + 6)], float))
+    alone = track_crops(bad_files["truncated"], [inside])[0]
+    assert alone.complete and alone.rows == [0, 1, 2]
+    both = track_crops(bad_files["truncated"], [inside, past])
+    assert both[0].complete and both[0].rows == [0, 1, 2]
+    assert not both[1].complete and both[1].rows == [0] and len(both[1].views) == 1
