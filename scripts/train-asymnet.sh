@@ -2,7 +2,7 @@
 # AsymNet from nothing: the training sets, the negatives catalogue, the training and the
 # shop-scale evaluation of resources/models/asymnet.md, in one script.
 #   bash scripts/train-asymnet.sh [WORK_DIR]          (default .cache/asymnet-work)
-# On two CPU cores about an hour: 27 min of data, 18 of training, 12 of evaluation.
+# On two CPU cores about two hours: an hour of data, 20 to 30 min of training, 12 of evaluation.
 # On a lent GPU set DEVICE=cuda (the backbone and the training run there). Writes
 # WORK_DIR/asymnet.pt and WORK_DIR/*.json; copy the weights to resources/models/asymnet.pt
 # and the reports beside it when they are better, and update the model card.

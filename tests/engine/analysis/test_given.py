@@ -64,9 +64,10 @@ def test_with_a_catalogue_a_request_comes_first_then_every_track_is_matched(clip
         ev = snap.evidence[t.track_id]
         assert 1 <= len(ev) <= session.evidence_frames
         assert {e.frame for e in ev} <= set(t.frames.tolist())
-    # the truth's boxes, so the worn product should be found: measured 2026-12-06 with the
-    # shipped weights on this clip, 3 worn products on tracks of 8+ boxes, all 3 in the top 5,
-    # 2 first (chance: 1 in 6 and 1 in 30). Floors: one garment less
+    # the truth's boxes, so the worn product should be found: measured on this clip, 3 worn
+    # products on tracks of 8+ boxes, all 3 in the top 5, 2 first with asymnet-be4af0da4260
+    # (2026-12-06) and 3 with asymnet-ae2aaf764916 (2026-12-07; chance: 1 in 6 and 1 in 30).
+    # Floors: one garment less
     worn = [t for t in snap.tracks if t.product_id and len(t.boxes) >= 8]
     assert len(worn) >= 3
     top5 = sum(t.product_id in [m.product_id for m in t.matches] for t in worn)

@@ -431,9 +431,9 @@ def test_a_session_matches_every_track_and_shows_the_evidence(matched):
 def test_the_sessions_matches_name_the_worn_products(matched, clips):
     """What the card shows, against the truth: each garment of the clip, through the live
     track that covers it (IoU 0.5 on most frames), should have its worn product among that
-    track's matches, and first for most. Measured 2026-12-03 (asymnet-be4af0da4260) on the
-    first clip: 3 garments seen on 8+ frames, all 3 in the top 5, 2 first (chance 1 in 6 and
-    1 in 30).
+    track's matches, and first for most. Measured on the first clip: 3 garments seen on 8+
+    frames, all 3 in the top 5, 2 first with asymnet-be4af0da4260 (2026-12-03), 3 first with
+    asymnet-ae2aaf764916 (2026-12-07; chance 1 in 6 and 1 in 30).
     Floors: one garment less."""
     from engine.train.eval_end2end import best_cover
 
