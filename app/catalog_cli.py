@@ -39,6 +39,11 @@ def add_catalog_parser(sub, usage_error: type[Exception]) -> None:
     imp.add_argument("--no-index", action="store_true",
                      help="do not embed the images and build the index now")
     imp.add_argument("--weights", metavar="FILE.pt", help="AsymNet weights (IFN) for the index")
+    imp.add_argument("--index", metavar="BACKEND",
+                     help="the vector index, kept as the catalogue's from then on: faiss (the "
+                     "default), milvus (Milvus Lite in DIR; MILVUS_URI when set) or "
+                     "milvus:http://HOST:19530 (a Milvus server, token from MILVUS_TOKEN); "
+                     "needs the scale extra (docs/scale.md)")
     imp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     info = cs.add_parser("info", help="counts, categories, index kind and model version")
     info.add_argument("--catalog", required=True, metavar="DIR")
@@ -110,34 +115,42 @@ def _import(args, log) -> int:
         Path(args.report).write_text(json.dumps(r, indent=1))
     if not args.no_index:
         cat = Catalog.open(args.catalog, weights=args.weights, device=args.device, log=log,
-                           progress=_bar("embedding"))
+                           progress=_bar("embedding"), index=args.index)
         if tty:
             sys.stderr.write("\n")
         side = cat.index.sidecar
-        print(f"index: {side.kind}, {side.count} images, {side.model_version}")
+        where = f" on Milvus ({cat.index.uri})" if hasattr(cat.index, "uri") else ""
+        print(f"index: {side.kind}{where}, {side.count} images, {side.model_version}")
         cat.close()
     return 0
 
 
 def _info(args) -> int:
     from engine.catalog.index import SIDECAR_FILE
+    from engine.catalog.milvus import read_backend
     from engine.catalog.store import CatalogStore
 
     with CatalogStore(args.catalog, readonly=True) as store:
         products, images = store.count()
         side_path = Path(args.catalog) / SIDECAR_FILE
-        side = json.loads(side_path.read_text()) if side_path.is_file() else None
+        backend = read_backend(args.catalog)
+        # FAISS's sidecar describes the index only while FAISS is the catalogue's index
+        side = json.loads(side_path.read_text()) if side_path.is_file() and \
+            backend == "faiss" else None
         info = {"catalog": str(args.catalog), "products": products, "images": images,
                 "categories": store.categories(),
                 "index": ({k: side[k] for k in ("kind", "count", "dim", "model_version",
                                                   "params")} if side else None),
+                "backend": backend,
                 "imports": store.imports()[-5:]}
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
     print(f"{products} products, {images} images in {args.catalog}")
     print("categories: " + ", ".join(f"{c} {n}" for c, n in info["categories"].items()))
-    if side:
+    if info["backend"] != "faiss":
+        print(f"index: {info['backend']} (its description lives in Milvus)")
+    elif side:
         print(f"index: {side['kind']} over {side['count']} images, dimension {side['dim']}, "
               f"model {side['model_version']}")
     else:

@@ -11,6 +11,7 @@ vectors come from: it embeds new images and names the index's version.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from engine.asymnet.model import TrajectoryMatcher
 from engine.catalog.index import IndexStale, VectorIndex
+from engine.catalog.milvus import MilvusIndex, parse_backend, read_backend, write_backend
 from engine.catalog.resolve import resolve_catalog
 from engine.catalog.store import CatalogError, CatalogStore, Product
 from engine.categories import compatible
@@ -56,10 +58,12 @@ class Catalog:
              weights: str | Path | None = None, device: str = "auto", n_candidates: int = 100,
              kind: str | None = None, log: Callable[[str], None] = lambda m: None,
              progress: Callable[[int, int], None] | None = None,
-             image_roots: Sequence[str | Path] = ()) -> Catalog:
+             image_roots: Sequence[str | Path] = (), index: str | None = None) -> Catalog:
         """The one way to open a catalogue (the player, the CLI, the evaluations and the
         benches): with ``matcher`` when one is at hand (several catalogues, one model), else
-        the AsymNet of ``weights`` (default: the shipped ones) on ``device``."""
+        the AsymNet of ``weights`` (default: the shipped ones) on ``device``. ``index``:
+        ``faiss``, ``milvus`` or ``milvus:URI`` (engine/catalog/milvus.py), kept as the
+        catalogue's choice; None: the one it was last built with."""
         if matcher is None:
             from engine.asymnet.model import DEFAULT_WEIGHTS
 
@@ -69,13 +73,16 @@ class Catalog:
                              create=False)
         try:
             embed_missing(store, matcher, log=log, progress=progress)
-            index = load_or_build_index(store, matcher.version, kind=kind, log=log)
+            index = load_or_build_index(store, matcher.version, kind=kind, log=log,
+                                        backend=index)
         except Exception:
             store.close()
             raise
         return cls(store, matcher, index, n_candidates)
 
     def close(self) -> None:
+        if hasattr(self.index, "close"):
+            self.index.close()
         self.store.close()
 
     def products(self, rows) -> list[Product]:
@@ -160,8 +167,21 @@ def index_fingerprint(store: CatalogStore, model_version: str) -> str:
 
 
 def load_or_build_index(store: CatalogStore, model_version: str, *, kind: str | None = None,
-                        log: Callable[[str], None] = lambda m: None) -> VectorIndex:
+                        log: Callable[[str], None] = lambda m: None,
+                        backend: str | None = None) -> VectorIndex | MilvusIndex:
+    """The catalogue's index, loaded, or built when its description does not fit. ``backend``
+    (``faiss``, ``milvus``, ``milvus:URI``) switches the catalogue to that index; None keeps
+    the one it has."""
     fingerprint = index_fingerprint(store, model_version)
+    recorded = read_backend(store.dir)
+    name, uri = parse_backend(backend if backend is not None else recorded)
+    if name == "milvus":
+        index = _milvus_index(store, model_version, fingerprint, uri, kind, log)
+        if recorded != (f"milvus:{uri}" if uri else "milvus"):  # kept once it works
+            write_backend(store.dir, name, uri)
+        return index
+    if recorded != "faiss":
+        write_backend(store.dir, "faiss", None)
     try:
         index = VectorIndex.load(store.dir, model_version=model_version, fingerprint=fingerprint)
         if kind is None or index.sidecar.kind == kind:
@@ -174,5 +194,27 @@ def load_or_build_index(store: CatalogStore, model_version: str, *, kind: str | 
                               fingerprint=fingerprint, kind=kind)
     index.save(store.dir)
     log(f"built a {index.sidecar.kind} index of {index.sidecar.count} images in "
+        f"{index.sidecar.build_seconds:.1f} s")
+    return index
+
+
+def _milvus_index(store: CatalogStore, model_version: str, fingerprint: str, uri: str | None,
+                  kind: str | None, log: Callable[[str], None]) -> MilvusIndex:
+    where, collection = MilvusIndex.location(store.dir, uri)
+    token = os.environ.get("MILVUS_TOKEN") if uri else None
+    try:
+        index = MilvusIndex.load(uri=where, collection=collection, model_version=model_version,
+                                 fingerprint=fingerprint, token=token)
+        if kind is None or index.sidecar.kind == kind:
+            return index
+        log(f"index kind {index.sidecar.kind} was asked to be {kind}: rebuilding")
+        index.close()
+    except IndexStale as exc:
+        log(str(exc))
+    rows, _, vectors = store.embeddings(model_version)
+    index = MilvusIndex.build(vectors, rows, model_version=model_version,
+                              fingerprint=fingerprint, uri=where, collection=collection,
+                              token=token, kind=kind)
+    log(f"built a Milvus {index.sidecar.kind} index of {index.sidecar.count} images in "
         f"{index.sidecar.build_seconds:.1f} s")
     return index

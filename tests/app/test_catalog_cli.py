@@ -43,3 +43,31 @@ def test_catalog_errors_are_one_line_messages(tmp_path, capsys):
     assert main(["catalog", "search", str(tmp_path / "nope.jpg"), "--catalog",
                  str(tmp_path / "c")]) == 2
     assert "not an image" in capsys.readouterr().err
+
+
+def test_a_catalogue_imported_onto_milvus_keeps_it_for_search_and_info(tiny_benchmark,
+                                                                        tmp_path, capsys,
+                                                                        monkeypatch):
+    """`catalog import --index milvus`: Milvus Lite in the catalogue directory, the choice
+    kept for `catalog search` (and the player, analyze), and said by `catalog info`."""
+    pytest.importorskip("pymilvus", reason="the scale extra is not installed")
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("AsymNet weights are not in resources/models")
+    monkeypatch.delenv("MILVUS_URI", raising=False)
+    data, _ = tiny_benchmark
+    cat = tmp_path / "cat"
+    assert main(["catalog", "import", str(data), "--catalog", str(cat), "--index", "milvus",
+                 "--device", "cpu"]) == 0
+    assert f"index: flat on Milvus ({cat / 'milvus.db'})" in capsys.readouterr().out
+    assert main(["catalog", "info", "--catalog", str(cat), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["backend"] == "milvus" and info["index"] is None
+    p = json.loads((data / "catalog" / "products.jsonl").read_text().splitlines()[3])
+    assert main(["catalog", "search", str(data / "catalog" / p["image"]), "--catalog",
+                 str(cat), "-k", "3", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].split()[1] == p["id"]
+    assert "building" not in captured.err  # the Milvus index was used, not rebuilt
+    assert main(["catalog", "import", str(data), "--catalog", str(cat), "--index", "elastic",
+                 "--device", "cpu"]) == 2
+    assert "unknown index 'elastic'" in capsys.readouterr().err
