@@ -142,10 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Benchmarks: numbers and ratios, printed and written as "
                         "JSON.")
     bn.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run only these (engine, real, asymnet, faiss, player, soak; real: "
-                    "the engine figures on a 1280x720 clip of real people made from the "
+                    help="run only these (engine, real, asymnet, faiss, player, soak, index; "
+                    "real: the engine figures on a 1280x720 clip of real people made from the "
                     "real-footage set; soak, only when named: the player's memory every 10 s "
-                    "to a CSV and a PNG beside --out)")
+                    "to a CSV and a PNG beside --out; index, only when named: the catalogue "
+                    "index figures on --backend)")
+    bn.add_argument("--backend", choices=("faiss", "milvus"), default="faiss",
+                    help="the index `--only index` measures: faiss, or milvus (Milvus Lite; "
+                    "the scale extra)")
     bn.add_argument("--minutes", type=_positive_float, metavar="M",
                     help="soak length (default 120 with --kiosk, else 60: the hour-long video)")
     bn.add_argument("--kiosk", action="store_true",

@@ -223,7 +223,8 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         run(args.only, args.quick, args.out,
             {"video": args.video, "detector": args.detector, "device": args.device,
-             "strides": args.strides, "minutes": args.minutes, "kiosk": args.kiosk})
+             "strides": args.strides, "minutes": args.minutes, "kiosk": args.kiosk,
+             "backend": args.backend})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return 0

@@ -18,7 +18,9 @@ from engine.resources import DEMO_ANNOTATIONS, DEMO_VIDEO
 from engine.video import iter_frames, probe
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-OPT_IN = {"soak"}  # run only when named: an hour or two of wall time
+# run only when named: the soak takes an hour or two; index repeats faiss's figures on a
+# backend --backend names
+OPT_IN = {"soak", "index"}
 
 
 def bench(name: str):
@@ -304,7 +306,20 @@ def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
     (bench/synthvec.py, seeded with the demo catalogue's IFN embeddings), the index
     kind the catalogue would choose, single-query latency and recall@10 against exact search;
     exact search one query at a time beside it for comparison."""
+    return index_figures(opts, "faiss")
 
+
+@bench("index")
+def index_bench(opts: dict[str, Any]) -> dict[str, Any]:
+    """The same figures for the index ``--backend`` names: faiss, or milvus (Milvus Lite,
+    docs/scale.md; fewer queries, each a call into its embedded server). Only when named."""
+    backend = opts.get("backend") or "faiss"
+    if backend not in ("faiss", "milvus"):
+        raise ValueError(f"unknown index backend {backend!r}; valid: faiss, milvus")
+    return index_figures(opts, backend) | {"backend": backend}
+
+
+def index_figures(opts: dict[str, Any], backend: str) -> dict[str, Any]:
     from bench.index import exact_neighbours, measure_index
     from bench.synthvec import realistic_queries, realistic_vectors
     from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
@@ -313,7 +328,7 @@ def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
     matcher = TrajectoryMatcher(opts.get("asymnet_weights") or DEFAULT_WEIGHTS, device="cpu")
     seeds, cats, offsets = _demo_embeddings(matcher)
     sizes = opts.get("faiss_sizes") or [10_000, 100_000, 1_000_000]
-    n_queries = 300 if opts.get("quick") else 1000
+    n_queries = (300 if opts.get("quick") else 1000) // (5 if backend == "milvus" else 1)
     out: dict[str, Any] = {"seed_images": len(seeds), "offsets": len(offsets),
                            "queries": n_queries, "model_version": matcher.version,
                            "threads": __import__("faiss").omp_get_max_threads()}
@@ -323,7 +338,7 @@ def faiss_bench(opts: dict[str, Any]) -> dict[str, Any]:
         queries, _ = realistic_queries(db, offsets, n_queries)
         truth = exact_neighbours(db, queries, 10)
         gen_s = time.perf_counter() - t0
-        r = measure_index(db, queries, truth, kind=choose_kind(n))
+        r = measure_index(db, queries, truth, kind=choose_kind(n), backend=backend)
         r["data_s"] = round(gen_s, 1)
         r["vectors_mb"] = round(db.nbytes / 2**20, 1)
         flat = measure_index(db, queries[:50], truth[:50], kind="flat")
@@ -419,12 +434,13 @@ def format_table(report: dict[str, Any]) -> str:
                          f"{r['p50']} / {r['p95']} |")
         lines.append(f"| IFN crops per second ({a['torch_threads']} threads) | "
                      f"{a['ifn_crops_per_s']} |")
-    f = report.get("faiss")
-    if f:
+    for key in ("faiss", "index"):
+        f = report.get(key) or {}
+        name = "Milvus Lite" if f.get("backend") == "milvus" else "FAISS"
         for n, r in f.items():
             if not isinstance(r, dict) or "kind" not in r:
                 continue
-            lines.append(f"| FAISS {int(n):,} products: {r['kind']} | build {r['build_s']} s, "
+            lines.append(f"| {name} {int(n):,} products: {r['kind']} | build {r['build_s']} s, "
                          f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
                          f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
                          f"(exact one query {r['exact_query_ms_p50']} ms) |")

@@ -30,7 +30,7 @@ def test_asymnet_and_faiss_figures(tmp_path):
 
 def test_unknown_benchmark_is_a_usage_error(capsys):
     assert main(["bench", "--only", "nope"]) == 2
-    assert "valid: engine, real, asymnet, faiss, player" in capsys.readouterr().err
+    assert "valid: engine, real, asymnet, faiss, index, player, soak" in capsys.readouterr().err
 
 
 def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
@@ -70,3 +70,17 @@ def test_the_real_bench_clip_is_720_lines_of_real_people_made_once(tmp_path):
     assert info.frame_count == 4 * 90 + 150
     made = clip.stat().st_mtime_ns
     assert real_clip_720(real, clip) == clip and clip.stat().st_mtime_ns == made  # reused
+
+
+def test_index_figures_on_milvus_lite(tmp_path):
+    """`bench --only index --backend milvus`: the catalogue index's figures, on Milvus Lite."""
+    pytest.importorskip("pymilvus", reason="the scale extra is not installed")
+    report = run(["index"], True, str(tmp_path / "i.json"),
+                 {"backend": "milvus", "faiss_sizes": [3000]}, log=lambda m: None)
+    r = report["index"]["3000"]
+    assert report["index"]["backend"] == "milvus" and r["backend"] == "milvus-lite"
+    assert r["kind"] == "flat" and r["recall_at_10"] == 1.0 and r["index_mb"] > 0
+    assert r["query_ms_p95"] >= r["query_ms_p50"] > 0
+    with pytest.raises(ValueError, match="unknown index backend 'elastic'"):
+        run(["index"], True, None, {"backend": "elastic", "faiss_sizes": [3000]},
+            log=lambda m: None)
