@@ -443,7 +443,7 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(f"| {name} {int(n):,} products: {r['kind']} | build {r['build_s']} s, "
                          f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
                          f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
-                         f"(exact one query {r['exact_query_ms_p50']} ms) |")
+                         f"(FAISS exact, one query {r['exact_query_ms_p50']} ms) |")
     p = report.get("player")
     if p:
         lines.append(f"| first boxes on screen, from the process's launch ({p['backend']}) | "
