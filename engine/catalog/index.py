@@ -52,6 +52,21 @@ class Sidecar:
     sidecar_version: int = SIDECAR_VERSION
 
 
+def check_sidecar(side: Sidecar, *, model_version: str, fingerprint: str,
+                  dim: int | None = None) -> None:
+    """IndexStale, with the reason, when an index's description does not fit the catalogue
+    (FAISS's sidecar file, or the same description kept with a Milvus collection)."""
+    if side.sidecar_version != SIDECAR_VERSION:
+        raise IndexStale(f"index sidecar version {side.sidecar_version}: rebuilding")
+    if side.model_version != model_version:
+        raise IndexStale(f"the index was built with {side.model_version}, the model is now "
+                         f"{model_version}: re-embedding and rebuilding")
+    if side.fingerprint != fingerprint:
+        raise IndexStale("the catalogue changed since the index was built: rebuilding")
+    if dim is not None and side.dim != dim:
+        raise IndexStale(f"the index has dimension {side.dim}, the model {dim}: rebuilding")
+
+
 def choose_kind(n: int) -> str:
     return "flat" if n <= FLAT_MAX else "ivf_sq8"
 
@@ -146,15 +161,7 @@ class VectorIndex:
         except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
             raise IndexStale(f"the index sidecar {side_path} is unreadable ({exc}): "
                              "rebuilding") from None
-        if side.sidecar_version != SIDECAR_VERSION:
-            raise IndexStale(f"index sidecar version {side.sidecar_version}: rebuilding")
-        if side.model_version != model_version:
-            raise IndexStale(f"the index was built with {side.model_version}, the model is now "
-                             f"{model_version}: re-embedding and rebuilding")
-        if side.fingerprint != fingerprint:
-            raise IndexStale("the catalogue changed since the index was built: rebuilding")
-        if dim is not None and side.dim != dim:
-            raise IndexStale(f"the index has dimension {side.dim}, the model {dim}: rebuilding")
+        check_sidecar(side, model_version=model_version, fingerprint=fingerprint, dim=dim)
         try:
             index = faiss.read_index(str(index_path))
         except RuntimeError as exc:

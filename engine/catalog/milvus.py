@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.catalog.index import FLAT_MAX, IndexStale, Sidecar
+from engine.catalog.index import FLAT_MAX, IndexStale, Sidecar, check_sidecar
 from engine.catalog.store import CatalogError
 
 BACKEND_FILE = "index-backend.json"
@@ -186,13 +186,7 @@ class MilvusIndex:
                              "rebuilding") from None
         except Exception as exc:
             raise CatalogError(f"Milvus at {uri} did not answer: {_reason(exc)}") from None
-        if side.model_version != model_version:
-            raise IndexStale(f"the index was built with {side.model_version}, the model is now "
-                             f"{model_version}: re-embedding and rebuilding")
-        if side.fingerprint != fingerprint:
-            raise IndexStale("the catalogue changed since the index was built: rebuilding")
-        if dim is not None and side.dim != dim:
-            raise IndexStale(f"the index has dimension {side.dim}, the model {dim}: rebuilding")
+        check_sidecar(side, model_version=model_version, fingerprint=fingerprint, dim=dim)
         try:
             client.load_collection(collection)
             count = int(client.get_collection_stats(collection).get("row_count", -1))
