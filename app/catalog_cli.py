@@ -90,6 +90,7 @@ def run_catalog(args: argparse.Namespace) -> int:
 
 def _import(args, log) -> int:
     from engine.catalog.importer import import_catalog
+    from engine.catalog.milvus import MilvusIndex
     from engine.catalog.retrieval import Catalog
 
     if args.batch < 1:
@@ -119,7 +120,7 @@ def _import(args, log) -> int:
         if tty:
             sys.stderr.write("\n")
         side = cat.index.sidecar
-        where = f" on Milvus ({cat.index.uri})" if hasattr(cat.index, "uri") else ""
+        where = f" on Milvus ({cat.index.uri})" if isinstance(cat.index, MilvusIndex) else ""
         print(f"index: {side.kind}{where}, {side.count} images, {side.model_version}")
         cat.close()
     return 0

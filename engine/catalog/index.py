@@ -71,6 +71,14 @@ def choose_kind(n: int) -> str:
     return "flat" if n <= FLAT_MAX else "ivf_sq8"
 
 
+def ivf_defaults(params: dict[str, Any], n: int) -> None:
+    """An inverted file's cells (4 sqrt(n), never more than the vectors: k-means cannot train
+    more; a small catalogue asked for an IVF index raised from FAISS) and cells probed, where
+    ``params`` does not say: the same for FAISS and Milvus."""
+    params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)), n)))
+    params.setdefault("nprobe", 32)
+
+
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
                 params: dict[str, Any] | None = None) -> tuple[faiss.Index, str, dict]:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -89,10 +97,7 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None,
         hnsw.hnsw.efSearch = params["ef_search"]
         index = faiss.IndexIDMap2(hnsw)
     elif kind in ("ivf", "ivf_sq8"):
-        # never more cells than vectors: k-means cannot train them (a small catalogue asked
-        # for an IVF index raised from FAISS)
-        params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)), n)))
-        params.setdefault("nprobe", 32)
+        ivf_defaults(params, n)
         quantizer = faiss.IndexFlatIP(dim)
         if kind == "ivf":
             ivf = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
@@ -171,6 +176,9 @@ class VectorIndex:
             raise IndexStale(f"{index_path} does not match its sidecar: rebuilding")
         _set_search_params(index, side.kind, side.params)
         return cls(index, side)
+
+    def close(self) -> None:
+        """Nothing to let go (the index lives in this process); MilvusIndex has a client."""
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores (Q, k), ids (Q, k)); missing results have id -1."""

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.catalog.index import FLAT_MAX, IndexStale, Sidecar, check_sidecar
+from engine.catalog.index import IndexStale, Sidecar, check_sidecar, choose_kind, ivf_defaults
 from engine.catalog.store import CatalogError
 
 BACKEND_FILE = "index-backend.json"
@@ -115,24 +115,23 @@ class MilvusIndex:
               kind: str | None = None, params: dict[str, Any] | None = None) -> MilvusIndex:
         if len(vectors) == 0:
             raise CatalogError("the catalogue has no embedded images to index")
-        from pymilvus import DataType
-
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         n, dim = vectors.shape
-        kind = kind or ("flat" if n <= FLAT_MAX else "ivf_sq8")
+        kind = kind or choose_kind(n)
         if kind not in KINDS:
             raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(KINDS)}")
         params = dict(params or {})
         if kind.startswith("ivf"):
-            params.setdefault("nlist", max(1, min(65536, int(4 * np.sqrt(n)), n)))
-            params.setdefault("nprobe", 32)
+            ivf_defaults(params, n)
         elif kind == "hnsw":
             params.setdefault("M", 32)
             params.setdefault("efConstruction", 64)
             params.setdefault("ef", 96)
         t0 = time.monotonic()
-        client = _client(uri, token)
+        client = _client(uri, token)  # a clear error when pymilvus is not installed
+        from pymilvus import DataType
+
         try:
             if client.has_collection(collection):
                 client.drop_collection(collection)

@@ -81,8 +81,7 @@ class Catalog:
         return cls(store, matcher, index, n_candidates)
 
     def close(self) -> None:
-        if hasattr(self.index, "close"):
-            self.index.close()
+        self.index.close()
         self.store.close()
 
     def products(self, rows) -> list[Product]:
