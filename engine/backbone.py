@@ -119,14 +119,15 @@ def to_tensor(images_rgb: list[np.ndarray] | np.ndarray) -> torch.Tensor:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """``auto``: CUDA when torch sees it, else the CPU with torch's threads set to the cores."""
+    """``auto``: CUDA when torch sees it, else the CPU with torch's threads set to the cores
+    (engine/cpu.py)."""
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     if device in ("auto", "cuda") and torch.cuda.is_available():
         return torch.device("cuda")
     if device == "cuda":
         raise RuntimeError("CUDA was asked for but torch sees no GPU; use --device cpu or auto")
-    import os
+    from engine.cpu import cpu_threads
 
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(cpu_threads())  # the cores, or a Ray task's share (OMP_NUM_THREADS)
     return torch.device("cpu")

@@ -267,7 +267,7 @@ def export_onnx(detector, path: str | os.PathLike[str]) -> Path:
     w, h = detector.letterbox.size
     # a float CPU copy: the detector's own network (half precision on CUDA) stays as it is
     model = YoloStyle(copy.deepcopy(detector.net).float().cpu()).eval()
-    tmp = path.with_suffix(".tmp.onnx")
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.onnx")  # processes export at once
     with torch.no_grad():
         torch.onnx.export(model, torch.zeros(1, 3, h, w), str(tmp), input_names=["images"],
                           output_names=["output0"], opset_version=17, dynamo=False,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cpu import cpu_threads
 from engine.detect.base import DetectorError
 from engine.detect.decode import Letterbox, to_detections
 from engine.types import Detections
@@ -37,7 +38,7 @@ class OnnxDetector:
         except ImportError as exc:
             raise DetectorError("onnxruntime is not installed (make setup installs it)") from exc
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads or max(1, len(os.sched_getaffinity(0)))
+        so.intra_op_num_threads = threads or cpu_threads()
         so.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), so,

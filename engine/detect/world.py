@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -116,12 +117,12 @@ class OrtFeatures:
     importing torch (about a second at start-up, before the first boxes)."""
 
     def __init__(self, path: Path) -> None:
-        import os
-
         import onnxruntime as ort
 
+        from engine.cpu import cpu_threads
+
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = os.cpu_count() or 1
+        opts.intra_op_num_threads = cpu_threads()
         self.session = ort.InferenceSession(str(path), opts,
                                             providers=["CPUExecutionProvider"])
         self.lock = threading.Lock()
@@ -137,7 +138,7 @@ def export_features(net: FeatureNet, path: Path) -> Path:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.onnx")
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.onnx")  # processes export at once
     with torch.no_grad():
         torch.onnx.export(copy.deepcopy(net.module).cpu(), torch.zeros(1, 3, SIZE, SIZE),
                           str(tmp), input_names=["images"], output_names=["features"],
@@ -164,8 +165,12 @@ def default_features(device: str = "auto"):
         except Exception:  # a damaged export: made again below
             path.unlink(missing_ok=True)
     net = FeatureNet("cpu")
-    with contextlib.suppress(OSError, RuntimeError):  # torch works; the next start tries again
+    with contextlib.suppress(Exception):  # torch works; the next start tries again
         export_features(net, path)
+        # the export's numbers from the first start on, as on every later one: the torch
+        # network's differ in the last bits, enough to move a classification at the margin
+        # (an analysis would then depend on whether it was the first on this machine)
+        return OrtFeatures(path)
     return net
 
 

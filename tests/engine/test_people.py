@@ -177,6 +177,18 @@ def test_frames_of_any_size_give_boxes_or_none_and_never_crash(people, shape):
     assert len(det) == 0 or (det.xyxy[:, [1, 3]] <= h).all()
 
 
+def test_the_first_start_already_uses_the_export(tmp_path, monkeypatch):
+    """The first start on a machine exports the features and runs the export, as every later
+    start does: an analysis does not depend on whether it was the first (the torch network's
+    numbers differ in the last bits)."""
+    from engine.detect.world import OrtFeatures, default_features
+
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path))
+    assert isinstance(default_features("cpu"), OrtFeatures)
+    assert len(list((tmp_path / "models").glob("*.onnx"))) == 1  # no temporary file left
+    assert isinstance(default_features("cpu"), OrtFeatures)
+
+
 def test_the_world_classifier_export_gives_the_torch_networks_numbers(tmp_path):
     """Without CUDA the classifier runs from an ONNX export of its features (no torch import
     before the first boxes): the same probabilities as the torch network."""
