@@ -182,6 +182,34 @@ class AnalysisCache:
                            (key, catalog, int(track_id), result.key, raw,
                             _pack_evidence(result.evidence)))
 
+    def merge(self, other: str | Path) -> tuple[int, int]:
+        """Copies every analysis and match of another cache file (one `library analyze` wrote
+        for a video) into this one, replacing rows of the same keys; returns how many of each.
+        Nothing is copied from a file that cannot be read (the warning says why)."""
+        if self.db is None:
+            return 0, 0
+        with self._lock:
+            try:
+                src = sqlite3.connect(f"file:{Path(other)}?mode=ro", uri=True)
+                try:
+                    row = src.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+                    if row is None or int(row[0]) != SCHEMA:
+                        raise sqlite3.DatabaseError(
+                            f"schema {row[0] if row else 'none'}, this version reads {SCHEMA}")
+                    states = src.execute("SELECT * FROM analyses").fetchall()
+                    matches = src.execute("SELECT * FROM matches").fetchall()
+                finally:
+                    src.close()
+                with self.db:
+                    self.db.executemany("INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
+                                        states)
+                    self.db.executemany(
+                        "INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?)", matches)
+            except sqlite3.Error as exc:
+                self.warning = f"{other} could not be copied into {self.path} ({exc})"
+                return 0, 0
+        return len(states), len(matches)
+
     def forget(self, key: str) -> None:
         self._write("DELETE FROM analyses WHERE key=?", (key,))
         self._write("DELETE FROM matches WHERE key=?", (key,))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
@@ -90,7 +91,9 @@ class LiveSession:
 
     @staticmethod
     def catalog_key(catalog: Catalog) -> str:
-        return f"{catalog.store.dir}:{catalog.store.fingerprint()}:{catalog.matcher.version}"
+        # the directory resolved: the player and `library analyze` may name it differently
+        return (f"{Path(catalog.store.dir).resolve()}:{catalog.store.fingerprint()}:"
+                f"{catalog.matcher.version}")
 
     def set_catalog(self, catalog: Catalog | None) -> None:
         """Another catalogue: its cached matches, if any, replace the old ones. Without one,

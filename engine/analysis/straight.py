@@ -47,14 +47,20 @@ def analyze(path: str | Path, detector: Detector, *, stride: int = 3, batch: int
             k += 1
     finally:
         live.end_run()
-    frames = live.frame_count
+    return annotations_of(live)
+
+
+def annotations_of(live: LiveAnalysis) -> Annotations:
+    """An analysis run to its end in the annotations format, as `analyze` writes it (`library
+    analyze` too: engine/library)."""
+    frames, info = live.frame_count, live.info
     tracks = [t for t, _ in live.tracks()]
     starts = [0, *sorted(c for c in live.cuts if 0 < c < frames)]
     video = {"fps": info.fps, "frame_count": frames, "width": info.width,
              "height": info.height,
              "shots": [[a, b] for a, b in zip(starts, [*starts[1:], frames], strict=True)],
-             "detector": getattr(detector, "name", "?"),
-             "detector_version": getattr(detector, "version", "?"), "stride": stride}
+             "detector": getattr(live.detector, "name", "?"),
+             "detector_version": getattr(live.detector, "version", "?"), "stride": live.stride}
     return Annotations(video=video, tracks=tracks)
 
 

@@ -150,3 +150,33 @@ def test_forget_removes_the_state_and_the_matches(tmp_path):
     assert sorted(cache.load_matches(other, CATALOG)) == [1]
     assert sorted(cache.load_matches(other, "/catalogs/other")) == [2]
     cache.close()
+
+
+def test_merge_copies_another_files_analyses_and_matches(tmp_path):
+    """`library analyze` writes a cache file per video; the driver merges it into the
+    player's: the same rows come back, a second merge replaces them, and a file that is not a
+    cache (or of another schema) copies nothing and says why."""
+    one = AnalysisCache(tmp_path / "video.sqlite")
+    assert one.save_state(KEY, "/videos/a.mp4", STATE)
+    assert one.save_match(KEY, CATALOG, 5, result())
+    one.close()
+    player = AnalysisCache(tmp_path / "player.sqlite")
+    other = analysis_key("e" * 32, "garment", "garment-test", 3, 24)
+    assert player.save_state(other, "/videos/b.mp4", {"kept": True})
+    assert player.merge(tmp_path / "video.sqlite") == (1, 1)
+    assert player.merge(tmp_path / "video.sqlite") == (1, 1)  # again: replaced, not doubled
+    assert player.load_state(KEY) == STATE and player.load_state(other) == {"kept": True}
+    back = player.load_matches(KEY, CATALOG)[5]
+    assert back.matches == result().matches and len(back.evidence) == 3
+
+    (tmp_path / "junk.sqlite").write_bytes(b"junk" * 500)
+    assert player.merge(tmp_path / "junk.sqlite") == (0, 0)
+    assert "junk.sqlite could not be copied" in player.warning
+    newer = tmp_path / "newer.sqlite"
+    AnalysisCache(newer).close()
+    with sqlite3.connect(newer) as db:
+        db.execute("UPDATE meta SET value=? WHERE name='schema'", (str(SCHEMA + 1),))
+    assert player.merge(newer) == (0, 0) and f"schema {SCHEMA + 1}" in player.warning
+    assert player.merge(tmp_path / "absent.sqlite") == (0, 0)
+    assert player.load_state(KEY) == STATE  # nothing lost
+    player.close()
