@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv or argv[0] not in ("play", "synth", "analyze", "eval", "train", "bench",
-                                     "catalog", "-h", "--help"):
+                                     "catalog", "library", "-h", "--help"):
         argv = ["play", *argv]  # `video2shop FILE` plays FILE
     args = parser.parse_args(argv)
     try:
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "library":
+            from app.library_cli import run_library
+
+            return run_library(args, UsageError)
         if args.command == "catalog":
             from app.catalog_cli import run_catalog
 

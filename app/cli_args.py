@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "real: the engine figures on a 1280x720 clip of real people made from the "
                     "real-footage set; soak, only when named: the player's memory every 10 s "
                     "to a CSV and a PNG beside --out; index, only when named: the catalogue "
-                    "index figures on --backend)")
+                    "index figures on --backend; library, only when named: `library analyze` "
+                    "over 8 clips with 1 and 2 local Ray workers)")
     bn.add_argument("--backend", choices=("faiss", "milvus"), default="faiss",
                     help="the index `--only index` measures: faiss, or milvus (Milvus Lite; "
                     "the scale extra)")
@@ -164,8 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="detector strides to measure (default: 3)")
 
     from app.catalog_cli import add_catalog_parser
+    from app.library_cli import add_library_parser
 
     add_catalog_parser(sub, UsageError)
+    add_library_parser(sub, _positive_int, DETECTOR_HELP)
 
     tr = sub.add_parser("train", help="train a model on a benchmark's train split")
     tr_sub = tr.add_subparsers(dest="model", metavar="MODEL", required=True)
