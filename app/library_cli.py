@@ -74,14 +74,23 @@ def run_library(args: argparse.Namespace, usage_error: type[Exception]) -> int:
         """Fails a bad catalogue before any video starts, and imports and indexes a new one
         once for every worker (run while Ray starts)."""
         from engine.backbone import WeightsError
+        from engine.catalog.milvus import LITE_FILE, MilvusIndex
         from engine.catalog.retrieval import Catalog
         from engine.catalog.store import CatalogError
 
         try:
-            Catalog.open(args.catalog, device=args.device,
-                         log=lambda m: print(m, file=sys.stderr)).close()
+            catalog = Catalog.open(args.catalog, device=args.device,
+                                   log=lambda m: print(m, file=sys.stderr))
         except (CatalogError, WeightsError) as exc:
             raise usage_error(str(exc)) from None
+        lite = isinstance(catalog.index, MilvusIndex) and catalog.index.uri.endswith(LITE_FILE)
+        catalog.close()
+        if lite:  # the embedded server stays with the first process that opened the file
+            raise usage_error(
+                f"{args.catalog} keeps its vectors in Milvus Lite, which one process opens at a "
+                "time, and each worker is a process of its own: put the vectors on a Milvus "
+                "server (`catalog import SRC --catalog DIR --index milvus:URI`) or back on "
+                "FAISS (--index faiss)")
     cache = None
     if not args.no_cache:
         from engine.analysis.cache import AnalysisCache

@@ -19,8 +19,8 @@ from engine.video import iter_frames, probe
 
 BENCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 # run only when named: the soak takes an hour or two; index repeats faiss's figures on a
-# backend --backend names
-OPT_IN = {"soak", "index"}
+# backend --backend names; library runs `library analyze` on Ray twice (minutes)
+OPT_IN = {"soak", "index", "library"}
 
 
 def bench(name: str):
@@ -319,6 +319,14 @@ def index_bench(opts: dict[str, Any]) -> dict[str, Any]:
     return index_figures(opts, backend) | {"backend": backend}
 
 
+@bench("library")
+def library_bench(opts: dict[str, Any]) -> dict[str, Any]:
+    """`library analyze` over 8 clips with 1 and 2 local Ray workers (bench/library.py)."""
+    from bench.library import library_figures
+
+    return library_figures(opts)
+
+
 def index_figures(opts: dict[str, Any], backend: str) -> dict[str, Any]:
     from bench.index import exact_neighbours, measure_index
     from bench.synthvec import realistic_queries, realistic_vectors
@@ -444,6 +452,16 @@ def format_table(report: dict[str, Any]) -> str:
                          f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
                          f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
                          f"(FAISS exact, one query {r['exact_query_ms_p50']} ms) |")
+    lb = report.get("library")
+    if lb:
+        for key in ("one_worker", "two_workers"):
+            r = lb[key]
+            walls = " / ".join(str(w) for w in r.get("wall_s_runs", [r["wall_s"]]))
+            lines.append(f"| library analyze, {lb['clips']} clips of {lb['clip_seconds']} s, "
+                         f"{r['workers']} worker(s) | {walls} s (first run: videos "
+                         f"{r['video_s_sum']} s, Ray and the driver {r['overhead_s']} s) |")
+        lines.append(f"| library analyze: 2 workers vs 1 (outputs identical: "
+                     f"{lb['outputs_identical']}) | {lb['speedup_2_vs_1']}x |")
     p = report.get("player")
     if p:
         lines.append(f"| first boxes on screen, from the process's launch ({p['backend']}) | "

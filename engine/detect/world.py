@@ -167,9 +167,9 @@ def default_features(device: str = "auto"):
     net = FeatureNet("cpu")
     with contextlib.suppress(Exception):  # torch works; the next start tries again
         export_features(net, path)
-        # the export's numbers from the first start on, as on every later one: the torch
-        # network's differ in the last bits, enough to move a classification at the margin
-        # (an analysis would then depend on whether it was the first on this machine)
+        # the export from the first start on, as on every later one: the torch network's
+        # numbers differ in the last bits, and an analysis should not depend on whether it
+        # was the first on this machine
         return OrtFeatures(path)
     return net
 

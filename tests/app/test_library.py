@@ -208,3 +208,23 @@ def test_a_worker_killed_mid_video_loses_nothing_and_the_video_is_redone(
     assert f"{len(clips) - len(done_before)} analysed, {len(done_before)} done before" in output
     assert len(_records(out)) == len(clips)
     assert (out / f"{name}.analysis.json").read_bytes() == first_bytes
+
+
+def test_a_milvus_lite_catalogue_is_refused_with_what_to_do(tiny_benchmark, clips, tmp_path,
+                                                            capsys, monkeypatch):
+    """Milvus Lite is one process's at a time (its embedded server stays with the process that
+    opened the file first) and every worker is a process: refused before any video, with the
+    two ways out."""
+    pytest.importorskip("pymilvus", reason="the scale extra is not installed")
+    monkeypatch.delenv("MILVUS_URI", raising=False)
+    data, _ = tiny_benchmark
+    cat = tmp_path / "cat"
+    assert main(["catalog", "import", str(data), "--catalog", str(cat), "--index", "milvus",
+                 "--device", "cpu"]) == 0
+    out = tmp_path / "lib"
+    assert main(["library", "analyze", clips[0], "--out", str(out), "--catalog", str(cat),
+                 "--device", "cpu", "--workers", "1", "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "Milvus Lite, which one process opens at a time" in err
+    assert "--index milvus:URI" in err and "--index faiss" in err
+    assert not list(out.glob("*.analysis.json"))

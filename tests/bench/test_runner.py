@@ -30,7 +30,8 @@ def test_asymnet_and_faiss_figures(tmp_path):
 
 def test_unknown_benchmark_is_a_usage_error(capsys):
     assert main(["bench", "--only", "nope"]) == 2
-    assert "valid: engine, real, asymnet, faiss, index, player, soak" in capsys.readouterr().err
+    assert ("valid: engine, real, asymnet, faiss, index, library, player, soak"
+            in capsys.readouterr().err)
 
 
 def test_engine_and_player_figures_on_a_short_clip(tiny_benchmark, tmp_path):
