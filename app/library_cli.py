@@ -126,6 +126,10 @@ def run_library(args: argparse.Namespace, usage_error: type[Exception]) -> int:
                        on_outcome=outcome, on_tick=tick)
     except LibraryError as exc:
         raise usage_error(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the videos finished are kept in {args.out}; the same command "
+              "goes on from there", file=sys.stderr)
+        return 130
     finally:
         if cache is not None:
             cache.close()

@@ -187,7 +187,9 @@ def run_library(videos: Sequence[str | Path], out: str | Path, job: Job, *,
                       retry_exceptions=False)(_run_one)
     t0 = time.monotonic()
     try:
-        refs = {task.remote(v, str(out.resolve()), job, fp): i for i, v, fp in todo}
+        # absolute paths: a worker's working directory is not the driver's
+        refs = {task.remote(str(Path(v).resolve()), str(out.resolve()), job, fp): i
+                for i, v, fp in todo}
         pending = list(refs)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
