@@ -10,16 +10,17 @@ from pathlib import Path
 
 def add_library_parser(sub, positive_int, detector_help: str) -> None:
     lib = sub.add_parser("library", help="analyse a library of videos on Ray (local or a "
-                         "cluster)", description="Many videos at once, each a Ray task: "
+                         "cluster)", description="Many videos at once, as Ray tasks: "
                          "docs/scale.md.")
     ls = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
     an = ls.add_parser(
         "analyze", help="analyse (and with --catalog, match) every video into a directory",
         description="Analyse every video as `analyze` does (with --catalog, each trajectory "
-        "matched), one Ray task a video: DIR/NAME-FP.analysis.json per video, DIR/summary.csv, "
+        "matched), as Ray tasks (a video's analysis, then its trajectories matched a few at a "
+        "time): DIR/NAME-FP.analysis.json per video, DIR/summary.csv, "
         "and each video's analysis merged into the player's cache, so the player opens it with "
         "its boxes and cards at once. A second run skips the videos already done with the same "
-        "settings; a video whose worker dies is run again; one that fails is reported and the "
+        "settings; a task whose worker dies is run again; a video that fails is reported and the "
         "others go on. Exit status 1 when any video failed.")
     an.add_argument("videos", nargs="*", metavar="VIDEO")
     an.add_argument("--list", metavar="FILE",

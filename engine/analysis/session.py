@@ -30,6 +30,23 @@ def track_key(track: Track) -> str:
     return f"{track.first_frame}-{track.last_frame}-{len(track.boxes)}"
 
 
+def match_track(catalog: Catalog, track: Track, crops: TrackCrops | None, *, k: int = 10,
+                height: float = 0.0, evidence_frames: int = 12) -> TrackResult:
+    """One trajectory's products from its crops, with the frames that decided (the player's
+    session and `library analyze`'s matching tasks)."""
+    from engine.matching import Matcher
+
+    if crops is None:
+        return TrackResult(track_key(track), [])
+    matches, weights = Matcher(catalog).match(track, crops, k=k, height=height)
+    frames = track.boxes[crops.rows, 0].astype(int)
+    keep = np.sort(np.argsort(-weights, kind="stable")[:evidence_frames])
+    evidence = [Evidence(int(frames[i]), float(weights[i]),
+                         cv2.resize(crops.views[i], (64, 80), interpolation=cv2.INTER_AREA))
+                for i in keep if weights[i] > 0]
+    return TrackResult(track_key(track), matches, evidence)
+
+
 class LiveSession:
     """One open video: analysis, matching against the catalogue, and the order of the work.
     ``analysis`` is the engine's own (``LiveAnalysis``) or a file's tracks (``GivenTracks``):
@@ -213,21 +230,9 @@ class LiveSession:
     def match(self, track: Track, batch: list[Track] | None = None) -> TrackResult:
         """Matches ``track`` now; ``batch``: other tracks waiting, whose crops may be decoded
         in the same pass."""
-        from engine.matching import Matcher
-
-        crops = self._crops(track, batch or [])
-        if crops is None:
-            result = TrackResult(track_key(track), [])
-        else:
-            matches, weights = Matcher(self.catalog).match(
-                track, crops, k=self.k, height=float(self.analysis.info.height))
-            frames = track.boxes[crops.rows, 0].astype(int)
-            keep = np.sort(np.argsort(-weights, kind="stable")[:self.evidence_frames])
-            evidence = [Evidence(int(frames[i]), float(weights[i]),
-                                 cv2.resize(crops.views[i], (64, 80),
-                                            interpolation=cv2.INTER_AREA))
-                        for i in keep if weights[i] > 0]
-            result = TrackResult(track_key(track), matches, evidence)
+        result = match_track(self.catalog, track, self._crops(track, batch or []), k=self.k,
+                             height=float(self.analysis.info.height),
+                             evidence_frames=self.evidence_frames)
         self.results[track.track_id] = result
         self._changed[track.track_id] = None
         self._hold_evidence(track.track_id)

@@ -1,11 +1,12 @@
-"""`video2shop library analyze`: a list of videos, each a Ray task (engine/library/task.py).
+"""`video2shop library analyze`: a list of videos as Ray tasks (engine/library/task.py): a
+video's analysis, then its trajectories matched a few at a time, then its files.
 
 Without an address, a local Ray instance on this machine's cores (``workers`` of them); with
 one, an existing cluster (``ray start`` on each node, video2shop installed on each, the videos,
 the catalogue and the output directory at the same paths on every node: a shared file system).
 
 Resumable: videos finished for the same settings are skipped before Ray starts. A worker killed
-mid-video (kill -9, out of memory) loses that video only: Ray runs it again (``retries``), and
+mid-task (kill -9, out of memory) loses that task only: Ray runs it again (``RETRIES``), and
 what other videos finished is on disk already. A video that fails (a broken file, an error) is
 reported with its error and does not stop the others. Each finished video's cache rows are
 merged into the player's analysis cache (``cache``), so the player opens it at once.
@@ -24,7 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.library.task import WORK, Job, analyse_video, done_record, is_done, output_name
+from engine.library.task import (
+    WORK,
+    Job,
+    analyse_part,
+    chunks,
+    done_record,
+    finish_video,
+    is_done,
+    match_part,
+    output_name,
+)
 
 RETRIES = 2  # runs of a video after its worker died, besides the first
 
@@ -59,17 +70,24 @@ def read_list(path: str | Path) -> list[str]:
     return out
 
 
-def _run_one(video: str, out: str, job: Job, fp: str) -> dict[str, Any]:
-    """The Ray task: one CPU's worth of threads, then the video."""
+def _one_cpu() -> str:
+    """A task's threads held to its CPUs (Ray sets OMP_NUM_THREADS); returns its Ray node."""
     import cv2
+    import ray
     import torch
 
     threads = max(1, int(os.environ.get("OMP_NUM_THREADS") or 1))
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
-    import ray
+    return ray.get_runtime_context().get_node_id()
 
-    return analyse_video(video, out, job, fp=fp, node=ray.get_runtime_context().get_node_id())
+
+def _analyse_task(video: str, out: str, job: Job, fp: str) -> dict[str, Any]:
+    return analyse_part(video, out, job, fp, node=_one_cpu())
+
+
+def _match_task(video: str, job: Job, tracks: list, height: float) -> dict[str, Any]:
+    return match_part(video, job, tracks, height, node=_one_cpu())
 
 
 def _reason(exc: BaseException) -> str:
@@ -183,23 +201,49 @@ def run_library(videos: Sequence[str | Path], out: str | Path, job: Job, *,
     # the largest files first: a long video started last would keep one worker busy alone
     todo.sort(key=lambda item: -_size(item[1]))
 
-    task = ray.remote(num_cpus=1, num_gpus=gpus_per_video, max_retries=RETRIES,
-                      retry_exceptions=False)(_run_one)
+    options = {"num_cpus": 1, "num_gpus": gpus_per_video, "max_retries": RETRIES,
+               "retry_exceptions": False}
+    analyse = ray.remote(**options)(_analyse_task)
+    match = ray.remote(**options)(_match_task)
     t0 = time.monotonic()
+    # a video: its analysis, then its trajectories matched in pieces, then its files
+    parts: dict[Any, tuple[str, int]] = {}  # ref -> ("analysis" | "matches", outcome)
+    done_parts: dict[int, dict[str, Any]] = {}
+    paths = {i: str(Path(v).resolve()) for i, v, _ in todo}  # a worker's cwd is not ours
+    fps = {i: fp for i, _, fp in todo}
     try:
-        # absolute paths: a worker's working directory is not the driver's
-        refs = {task.remote(str(Path(v).resolve()), str(out.resolve()), job, fp): i
-                for i, v, fp in todo}
-        pending = list(refs)
+        for i, _, fp in todo:
+            parts[analyse.remote(paths[i], str(out.resolve()), job, fp)] = ("analysis", i)
+        pending = list(parts)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
             for ref in ready:
-                o = outcomes[refs[ref]]
+                what, i = parts.pop(ref)
+                o = outcomes[i]
+                if o.status == "failed":  # another of its parts failed first
+                    continue
                 try:
-                    o.record, o.status = ray.get(ref), "done"
+                    value = ray.get(ref)
+                    if what == "analysis":
+                        pieces = chunks(value["annotations"].tracks) if job.catalog else []
+                        done_parts[i] = {"analysed": value, "matched": [], "left": len(pieces)}
+                        for piece in pieces:
+                            r = match.remote(paths[i], job, piece, value["height"])
+                            parts[r] = ("matches", i)
+                            pending.append(r)
+                    else:
+                        done_parts[i]["matched"].append(value)
+                        done_parts[i]["left"] -= 1
+                    if done_parts[i]["left"] == 0:
+                        d = done_parts.pop(i)
+                        o.record = finish_video(paths[i], out, job, fps[i], d["analysed"],
+                                                d["matched"])
+                        o.status = "done"
                 except Exception as exc:  # the video's error, or its worker's death
                     o.status, o.error = "failed", _reason(exc)
-                finish(o)
+                    done_parts.pop(i, None)
+                if o.status != "pending":
+                    finish(o)
             if on_tick:
                 on_tick(finished, total, time.monotonic() - t0)
     finally:
