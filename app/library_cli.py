@@ -53,6 +53,28 @@ def add_library_parser(sub, positive_int, detector_help: str) -> None:
                     help="write the results into DIR only, not the player's cache")
 
 
+_LITE_REFUSAL = (
+    "{catalog} keeps its vectors in Milvus Lite, which one process opens at a time, and each "
+    "worker is a process of its own: put the vectors on a Milvus server (`catalog import SRC "
+    "--catalog DIR --index milvus:URI`) or back on FAISS (--index faiss)")
+
+
+def _refuse_milvus_lite(catalog: str, usage_error: type[Exception]) -> None:
+    """Refuses a catalogue directory recorded as Milvus Lite before Ray starts: opening the
+    Lite file (a gRPC server in this process) while Ray forks its own can fail Ray's start."""
+    from engine.catalog.milvus import parse_backend, read_backend
+    from engine.catalog.store import DB_NAME, CatalogError
+
+    if not (Path(catalog) / DB_NAME).is_file():
+        return  # a source: imported into a FAISS catalogue, or refused by open_catalog
+    try:
+        lite = parse_backend(read_backend(catalog)) == ("milvus", None)
+    except CatalogError as exc:
+        raise usage_error(str(exc)) from None
+    if lite:
+        raise usage_error(_LITE_REFUSAL.format(catalog=catalog))
+
+
 def run_library(args: argparse.Namespace, usage_error: type[Exception]) -> int:
     from engine.library.driver import LibraryError, Outcome
     from engine.library.driver import run_library as run
@@ -71,6 +93,9 @@ def run_library(args: argparse.Namespace, usage_error: type[Exception]) -> int:
     if args.ray and args.workers:
         raise usage_error("--workers is for the local Ray instance; a cluster has the "
                           "workers its nodes were started with")
+    if args.catalog:
+        _refuse_milvus_lite(args.catalog, usage_error)
+
     def open_catalog() -> None:
         """Fails a bad catalogue before any video starts, and imports and indexes a new one
         once for every worker (run while Ray starts)."""
@@ -87,11 +112,7 @@ def run_library(args: argparse.Namespace, usage_error: type[Exception]) -> int:
         lite = isinstance(catalog.index, MilvusIndex) and catalog.index.uri.endswith(LITE_FILE)
         catalog.close()
         if lite:  # the embedded server stays with the first process that opened the file
-            raise usage_error(
-                f"{args.catalog} keeps its vectors in Milvus Lite, which one process opens at a "
-                "time, and each worker is a process of its own: put the vectors on a Milvus "
-                "server (`catalog import SRC --catalog DIR --index milvus:URI`) or back on "
-                "FAISS (--index faiss)")
+            raise usage_error(_LITE_REFUSAL.format(catalog=args.catalog))
     cache = None
     if not args.no_cache:
         from engine.analysis.cache import AnalysisCache

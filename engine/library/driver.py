@@ -18,6 +18,7 @@ import csv
 import io
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ from engine.library.task import (
 )
 
 RETRIES = 2  # runs of a video after its worker died, besides the first
+REACH_TIMEOUT_S = 5.0  # for a cluster's head to accept a connection
 
 
 class LibraryError(Exception):
@@ -103,12 +105,33 @@ def _reason(exc: BaseException) -> str:
     return f"{name}: {text[-1] if text else ''}".strip(": ")
 
 
+def _check_reachable(address: str) -> None:
+    """Fails at once when nothing listens at a cluster's address: Ray itself retries for
+    about ten minutes before it gives up (measured with Ray 2.60)."""
+    if address == "auto":  # the cluster `ray start` left its address for, on this machine
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise LibraryError(f"--ray {address}: give the head's address as HOST:PORT (the port "
+                           "`ray start --head` printed, 6379 by default), ray://HOST:PORT for "
+                           "Ray Client, or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise LibraryError(f"nothing answers at {hostport} ({exc.strerror or exc}): start the "
+                           "cluster's head there (`ray start --head --port PORT`) or give its "
+                           "address") from None
+
+
 def _start_ray(address: str | None, workers: int | None) -> None:
     try:
         import ray
     except ImportError:
         raise LibraryError("Ray is not installed: `pip install .[scale]` (make setup does)"
                            ) from None
+    if address:
+        _check_reachable(address)
     kw: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                           "log_to_driver": False}
     try:
@@ -190,9 +213,14 @@ def run_library(videos: Sequence[str | Path], out: str | Path, job: Job, *,
         helper.start()
     try:
         _start_ray(address, workers)
-    finally:
+    except LibraryError:
         if helper:
             helper.join()
+        if failure:  # what was wrong with the input first: Ray may have failed because of it
+            raise failure[0] from None
+        raise
+    if helper:
+        helper.join()
     import ray
 
     if failure:

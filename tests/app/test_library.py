@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -112,6 +113,20 @@ def test_usage_errors_are_clear(tmp_path, capsys):
     video.write_bytes(b"x")
     assert main(["library", "analyze", str(video), "--out", str(tmp_path / "o"),
                  "--catalog", str(tmp_path / "nothing")]) == 2
+    assert "neither" in capsys.readouterr().err
+    # a cluster address nothing listens at fails at once (Ray alone retries for ten minutes)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = f"127.0.0.1:{s.getsockname()[1]}"
+    assert main(["library", "analyze", str(video), "--out", str(tmp_path / "o"),
+                 "--ray", free]) == 2
+    assert f"nothing answers at {free}" in capsys.readouterr().err
+    assert main(["library", "analyze", str(video), "--out", str(tmp_path / "o"),
+                 "--ray", "headnode"]) == 2
+    assert "HOST:PORT" in capsys.readouterr().err
+    # when the input is wrong too, its error is the one told (it may be why Ray failed)
+    assert main(["library", "analyze", str(video), "--out", str(tmp_path / "o"),
+                 "--ray", free, "--catalog", str(tmp_path / "nothing")]) == 2
     assert "neither" in capsys.readouterr().err
 
 
@@ -220,8 +235,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_work_is_redone(
 def test_a_milvus_lite_catalogue_is_refused_with_what_to_do(tiny_benchmark, clips, tmp_path,
                                                             capsys, monkeypatch):
     """Milvus Lite is one process's at a time (its embedded server stays with the process that
-    opened the file first) and every worker is a process: refused before any video, with the
-    two ways out."""
+    opened the file first) and every worker is a process: refused before Ray starts (CI once
+    saw Ray's start fail while the Lite file's gRPC server was opening), with the two ways
+    out."""
     pytest.importorskip("pymilvus", reason="the scale extra is not installed")
     monkeypatch.delenv("MILVUS_URI", raising=False)
     data, _ = tiny_benchmark
