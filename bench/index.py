@@ -24,8 +24,10 @@ def measure_index(database: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
                   kind: str | None = None, params: dict[str, Any] | None = None,
                   k: int = 10, backend: str = "faiss") -> dict[str, Any]:
     """Build time, index bytes, single-query latency p50/p95 (ms) and recall@k against
-    ``truth`` (exact neighbours' ids). ``backend``: ``faiss``, or ``milvus`` (Milvus Lite in a
-    temporary directory, engine/catalog/milvus.py; its bytes are the database on disk)."""
+    ``truth`` (exact neighbours' ids). ``backend``: ``faiss`` (its memory is its index's
+    bytes), or ``milvus`` (Milvus Lite in a temporary directory, engine/catalog/milvus.py; its
+    bytes are the database on disk, its memory what this process grew by: ``rss_growth_mb``;
+    a process's growth undercounts FAISS, whose index reuses what the bench freed before)."""
     if backend == "milvus":
         return _measure_milvus(database, queries, truth, kind=kind, k=k)
     t0 = time.perf_counter()
@@ -44,6 +46,12 @@ def _measure_milvus(database: np.ndarray, queries: np.ndarray, truth: np.ndarray
 
     with tempfile.TemporaryDirectory(prefix="v2s-milvus-bench-") as d:
         uri, collection = MilvusIndex.location(d, None)
+        # Milvus Lite 3 serves from threads of this process: its memory is what this
+        # process grows by while the collection is loaded (the modules imported before)
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+
+        rss0 = _rss_mb()
         t0 = time.perf_counter()
         index = MilvusIndex.build(database, np.arange(len(database), dtype=np.int64),
                                   model_version="bench", fingerprint="bench", uri=uri,
@@ -51,12 +59,21 @@ def _measure_milvus(database: np.ndarray, queries: np.ndarray, truth: np.ndarray
         build_s = time.perf_counter() - t0
         try:
             out = _queries(index, queries, truth, k)
+            grown = round(_rss_mb() - rss0, 1)
         finally:
             index.close()
         nbytes = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
     return out | {"kind": index.sidecar.kind, "params": index.sidecar.params,
                   "build_s": round(build_s, 2), "index_mb": round(nbytes / 2**20, 1),
-                  "backend": "milvus-lite"}
+                  "rss_growth_mb": grown, "backend": "milvus-lite"}
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now (VmRSS), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _queries(index, queries: np.ndarray, truth: np.ndarray, k: int) -> dict[str, Any]:

@@ -448,8 +448,9 @@ def format_table(report: dict[str, Any]) -> str:
         for n, r in f.items():
             if not isinstance(r, dict) or "kind" not in r:
                 continue
+            grown = f", process +{r['rss_growth_mb']} MB" if "rss_growth_mb" in r else ""
             lines.append(f"| {name} {int(n):,} products: {r['kind']} | build {r['build_s']} s, "
-                         f"{r['index_mb']} MB, query p50/p95 {r['query_ms_p50']}/"
+                         f"{r['index_mb']} MB{grown}, query p50/p95 {r['query_ms_p50']}/"
                          f"{r['query_ms_p95']} ms, recall@10 {r['recall_at_10']} "
                          f"(FAISS exact, one query {r['exact_query_ms_p50']} ms) |")
     lb = report.get("library")
