@@ -94,6 +94,9 @@ def parse_annotations(raw: Any, source: str = "annotations") -> Annotations:
         tid = t.get("track_id")
         if not isinstance(tid, int) or isinstance(tid, bool):
             raise AnnotationsError(f"{where}: 'track_id' must be an integer, got {tid!r}")
+        if not -(2**63) <= tid < 2**63:  # ids are held as int64 (the index, the caches)
+            raise AnnotationsError(f"{where}: track_id {tid} is out of range (a 64-bit integer "
+                                   "is the most an id may be)")
         if tid in seen:
             raise AnnotationsError(f"{where}: track_id {tid} appears twice")
         seen.add(tid)

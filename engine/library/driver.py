@@ -134,14 +134,20 @@ def _start_ray(address: str | None, workers: int | None) -> None:
         _check_reachable(address)
     kw: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
                           "log_to_driver": False}
-    try:
-        if address:
-            ray.init(address=address, **kw)
-        else:  # "local": a new instance, never a cluster that happens to run here
-            ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, **kw)
-    except Exception as exc:  # ConnectionError, RuntimeError, ValueError: Ray's words
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise LibraryError(f"cannot start or reach {where}: {exc}") from None
+    for attempt in (1, 2):
+        try:
+            if address:
+                ray.init(address=address, **kw)
+            else:  # "local": a new instance, never a cluster that happens to run here
+                ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, **kw)
+            return
+        except Exception as exc:  # ConnectionError, RuntimeError, ValueError: Ray's words
+            ray.shutdown()
+            # a local instance's raylet has 30 s to register (Ray 2.60, fixed); on a loaded
+            # two-core machine it once took longer: a second start, then Ray's words
+            if address or attempt == 2:
+                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+                raise LibraryError(f"cannot start or reach {where}: {exc}") from None
 
 
 def run_library(videos: Sequence[str | Path], out: str | Path, job: Job, *,

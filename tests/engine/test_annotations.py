@@ -55,6 +55,8 @@ def test_index_returns_the_boxes_of_exactly_one_frame():
             {"tracks": [{"track_id": 1, "boxes": []}, {"track_id": 1, "boxes": []}]},
             "track_id 1 appears twice",
         ),
+        # found by hypothesis on a fresh clone: an OverflowError in the index, not a message
+        ({"tracks": [{"track_id": 2**63, "boxes": []}]}, "out of range"),
         ({"tracks": [{"track_id": 1, "boxes": [[0, 1, 2]]}]}, r"boxes\[0\] must be"),
         ({"tracks": [{"track_id": 1, "boxes": [[0, 10, 0, 5, 5, 1]]}]}, "x2 < x1"),
         ({"tracks": [{"track_id": 1, "boxes": [[-1, 0, 0, 5, 5, 1]]}]}, "frame must be"),
