@@ -13,6 +13,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bench.player import rss_mb
 from engine.catalog.index import build_faiss
 
 
@@ -55,7 +56,7 @@ def _measure_milvus(database: np.ndarray, queries: np.ndarray, truth: np.ndarray
         import pymilvus  # noqa: F401
 
         _release_freed()  # what earlier work freed must not come back out of the window
-        rss0 = _rss_mb()
+        rss0 = rss_mb()
         t0 = time.perf_counter()
         index = MilvusIndex.build(database, np.arange(len(database), dtype=np.int64),
                                   model_version="bench", fingerprint="bench", uri=uri,
@@ -63,7 +64,7 @@ def _measure_milvus(database: np.ndarray, queries: np.ndarray, truth: np.ndarray
         build_s = time.perf_counter() - t0
         try:
             out = _queries(index, queries, truth, k)
-            grown = round(_rss_mb() - rss0, 1)
+            grown = round(rss_mb() - rss0, 1)
         finally:
             index.close()
         nbytes = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
@@ -78,14 +79,6 @@ def _release_freed() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _rss_mb() -> float:
-    """This process's resident memory now (VmRSS), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _queries(index, queries: np.ndarray, truth: np.ndarray, k: int) -> dict[str, Any]:

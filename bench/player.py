@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
+    """This process's resident memory now, in MiB."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
@@ -207,7 +208,7 @@ def measure(opts: dict[str, Any], launched: float) -> dict[str, Any]:
         c.transport.play()
         while time.monotonic() - t0 < soak_s and c.playing:
             pump(1.0)
-            rss.append((time.monotonic() - t0, _rss_mb()))
+            rss.append((time.monotonic() - t0, rss_mb()))
         c.transport.pause()
     warm_from = soak_s * 0.2
     after = [m for t, m in rss if t >= warm_from]
