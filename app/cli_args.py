@@ -217,6 +217,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "measured: docs/asymnet.md)")
     ta.add_argument("--no-color", action="store_true",
                     help="the IFN without its colour descriptor (the paper's IFN; ablation)")
+    tr_rr = tr_sub.add_parser(
+        "rerank", help="the colour-aware re-ranker of the tree's shortlist",
+        description="Fit the re-ranker that orders AsymNet's top products for the card "
+        "(engine/asymnet/rerank.py) on the ground-truth trajectories of sets the AsymNet "
+        "weights were not trained on, each against its own catalogue; --measure reports "
+        "the card's top-1 with and without it on other sets.")
+    tr_rr.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                       help="benchmark directories the AsymNet weights never saw (all splits)")
+    tr_rr.add_argument("--weights", default=None, metavar="FILE.pt",
+                       help="the AsymNet weights (default: the shipped ones)")
+    tr_rr.add_argument("--out", default=None, metavar="FILE.json",
+                       help="default: beside the weights, NAME.rerank.json")
+    tr_rr.add_argument("--k", type=_positive_int, default=20,
+                       help="how many of the tree's products it orders (default 20)")
+    tr_rr.add_argument("--measure", nargs="+", default=[], metavar="DIR",
+                       help="sets to measure the fitted re-ranker on (top-1 of the tree and "
+                       "re-ranked, paired 95%% interval)")
     return parser
 
 

@@ -250,6 +250,8 @@ def run_train(args: argparse.Namespace) -> int:
                          frames_per_track=args.frames_per_track, negatives=args.negatives,
                          command=command, log=log)
             return 0
+        if args.model == "rerank":
+            return _train_rerank(args, log)
         from engine.detect.garment import DEFAULT_WEIGHTS
         from engine.train.detector import train_detector
 
@@ -258,4 +260,21 @@ def run_train(args: argparse.Namespace) -> int:
                        recolored=args.recolored, log=log)
     except DataError as exc:
         raise UsageError(str(exc)) from None
+    return 0
+
+
+def _train_rerank(args: argparse.Namespace, log) -> int:
+    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+    from engine.asymnet.rerank import rerank_path
+    from engine.train.rerank import measure, train_reranker
+
+    if args.k < 2:
+        raise UsageError(f"--k must be at least 2, got {args.k}")
+    weights = args.weights or str(DEFAULT_WEIGHTS)
+    matcher = TrajectoryMatcher(weights, device="cpu", rerank=False)
+    rr = train_reranker(args.data, matcher, k=args.k, log=log)
+    out = rr.save(args.out or rerank_path(weights))
+    log(f"wrote {out} ({rr.version}, for {matcher.version})")
+    for d in args.measure:
+        print(json.dumps(measure(d, matcher, rr), indent=1))
     return 0

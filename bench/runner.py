@@ -252,6 +252,7 @@ def asymnet_bench(opts: dict[str, Any]) -> dict[str, Any]:
             "p50": round(float(np.percentile(times, 50)), 2),
             "p95": round(float(np.percentile(times, 95)), 2)}
     out["rerank_100_ms"] = out["rerank_100_ms_150_frames"]
+    out["card_rerank_20_ms"] = _card_rerank_ms(matcher, unit, rng, reps)
     views = rng.integers(0, 255, (64, INPUT_H, INPUT_W, 3), dtype=np.uint8)
     matcher.embed_views(list(views[:8]))
     t0 = time.perf_counter()
@@ -262,6 +263,33 @@ def asymnet_bench(opts: dict[str, Any]) -> dict[str, Any]:
     out["ifn_crops_per_s"] = round(n / (time.perf_counter() - t0), 1)
     out["torch_threads"] = torch.get_num_threads()
     return out
+
+
+def _card_rerank_ms(matcher, unit, rng, reps: int) -> dict[str, float]:
+    """The colour-aware re-ranker's step after the tree (engine/asymnet/rerank.py): the
+    features of the tree's top 20 of 100 candidates for a 150-frame trajectory, and their
+    order (the shipped re-ranker, or one of the same size when none ships)."""
+    import numpy as np
+
+    from engine.asymnet.ifn import COLOR_DIM
+    from engine.asymnet.rerank import FEATURES, Reranker, features
+
+    n = len(FEATURES)
+    rr = matcher.reranker or Reranker(np.ones(n), np.zeros(n), np.ones(n))
+    frames, cands = unit(150), unit(100)
+    colors = rng.random((150, COLOR_DIM)).astype(np.float32)
+    cand_colors = rng.random((100, COLOR_DIM)).astype(np.float32)
+    quality = rng.random((150, 3)).astype(np.float32)
+    tree = rng.random(20)
+    images = [np.array([i, i + 20]) for i in range(20)]
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        rr.order(features(tree, frames, 0, quality, colors, images, np.arange(20), cands,
+                          cand_colors))
+        times.append(1000 * (time.perf_counter() - t0))
+    return {"p50": round(float(np.percentile(times, 50)), 3),
+            "p95": round(float(np.percentile(times, 95)), 3)}
 
 
 def _demo_embeddings(matcher) -> tuple[Any, Any, Any]:

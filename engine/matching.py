@@ -20,6 +20,8 @@ import numpy as np
 from engine.annotations import Annotations
 from engine.asymnet.frames import frame_quality, pick_single_frame, select_rows
 from engine.asymnet.ifn import frame_box
+from engine.asymnet.rerank import Reranker
+from engine.asymnet.rerank import features as rerank_features
 from engine.types import Match, Track
 from engine.video import FrameStream
 
@@ -113,12 +115,15 @@ class Matcher:
     def rank(self, frames: np.ndarray, k: int = 10, method: str = "asymnet",
              weights: np.ndarray | None = None, quality: np.ndarray | None = None,
              times: dict[str, float] | None = None,
-             category: str = "") -> list[ProductMatch]:
+             category: str = "", colors: np.ndarray | None = None) -> list[ProductMatch]:
         """frames (T, D): the trajectory's crop embeddings in time order -> top-k products,
         re-ranked by ``method`` (asymnet by default) among the catalogue's candidates, those
         of the garment's ``category`` group when it has one (``Catalog.like_with_like``);
-        ``quality`` (T, 3): per-frame cues (engine.asymnet.frames.frame_quality). ``times``
-        accumulates milliseconds per stage ("faiss", "vfn_tree") for the benchmarks."""
+        ``quality`` (T, 3): per-frame cues (engine.asymnet.frames.frame_quality). With
+        ``colors`` (T, COLOR_DIM), the crops' colour descriptors, the model's re-ranker (when
+        it has one) orders the tree's shortlist (engine/asymnet/rerank.py); ``weights`` (T,)
+        marks the single-frame pick. ``times`` accumulates milliseconds per stage ("faiss",
+        "vfn_tree", "rerank") for the benchmarks."""
         from engine.catalog.retrieval import ProductMatch
 
         cat = self.catalog
@@ -136,13 +141,39 @@ class Matcher:
                               quality=quality)
         if times is not None:
             times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
-        ranked = cat.rank_products(res.scores, pos, k)
+        rr = self.model.reranker
+        if (method == "asymnet" and rr is not None and colors is not None
+                and cat.colors is not None):
+            t2 = time.perf_counter()
+            ranked = self._rerank(rr, cat.rank_products(res.scores, pos, max(k, rr.k)), pos,
+                                  frames, weights, quality, colors)[:k]
+            if times is not None:
+                times["rerank"] = times.get("rerank", 0.0) + 1000 * (time.perf_counter() - t2)
+        else:
+            ranked = cat.rank_products(res.scores, pos, k)
         prods = cat.products([p for p, _, _ in ranked])
         out = []
         for p, (_, s, j) in zip(prods, ranked, strict=True):
             cw = res.clip_weights[j] if res.clip_weights is not None else None
             out.append(ProductMatch(p, s, cw, res.frame_indices))
         return out
+
+    def _rerank(self, rr: Reranker, ranked: list[tuple[int, float, int]], pos: np.ndarray,
+                frames: np.ndarray, weights: np.ndarray | None, quality: np.ndarray | None,
+                colors: np.ndarray) -> list[tuple[int, float, int]]:
+        """The tree's shortlist (product row, score, best image's position in ``pos``) in the
+        re-ranker's order, each with the re-ranker's probability as its score."""
+        if len(ranked) < 2:
+            return ranked
+        cat = self.catalog
+        owners = cat.image_products[pos]
+        images = [pos[owners == p] for p, _, _ in ranked]
+        best = int(np.argmax(weights)) if weights is not None else len(frames) // 2
+        feats = rerank_features(np.array([s for _, s, _ in ranked]), frames, best, quality,
+                                colors, images, np.array([pos[j] for _, _, j in ranked]),
+                                cat.vectors, cat.colors)
+        order, prob = rr.order(feats)
+        return [(ranked[i][0], float(p), ranked[i][2]) for i, p in zip(order, prob, strict=True)]
 
     def match(self, track: Track, crops: TrackCrops, *, k: int = 10, height: float = 0.0,
               method: str = "asymnet", times: dict[str, float] | None = None,
@@ -151,7 +182,7 @@ class Matcher:
         tree gave each crop for the best of them (zeros where it has none: other methods, or
         frames the VFN did not sample): the card shows them as the frames that decided."""
         t0 = time.perf_counter()
-        emb = self.model.embed_views(crops.views)
+        emb, colors = self.model.embed_views_and_colors(crops.views)
         if times is not None:
             times["ifn"] = times.get("ifn", 0.0) + 1000 * (time.perf_counter() - t0)
         boxes = track.boxes[crops.rows]
@@ -160,7 +191,7 @@ class Matcher:
         found = self.rank(
             emb, k, method, weights=pick,
             quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times,
-            category=track.category if like_with_like else "")
+            category=track.category if like_with_like else "", colors=colors)
         matches = [to_match(m) for m in found]
         weights = np.zeros(len(crops.rows))
         if found and found[0].clip_weights is not None and found[0].frame_indices is not None:

@@ -110,7 +110,7 @@ class LiveSession:
     def catalog_key(catalog: Catalog) -> str:
         # the directory resolved: the player and `library analyze` may name it differently
         return (f"{Path(catalog.store.dir).resolve()}:{catalog.store.fingerprint()}:"
-                f"{catalog.matcher.version}")
+                f"{catalog.matcher.ranking_version}")
 
     def set_catalog(self, catalog: Catalog | None) -> None:
         """Another catalogue: its cached matches, if any, replace the old ones. Without one,

@@ -23,6 +23,9 @@ SPP_STRIDES = (16, 32)  # the last map (the paper's choice) plus the stride-16 m
 SPP_DIM = sum(n * n for n in SPP_LEVELS) * sum(OUT_CHANNELS[s] for s in SPP_STRIDES)
 COLOR_BINS = 4  # per CIELAB channel: a soft 4 x 4 x 4 histogram
 COLOR_DIM = COLOR_BINS ** 3 + 6  # the histogram, then the weighted mean and spread of L, a, b
+# names a catalogue's stored colour descriptors (engine/catalog/retrieval.py): change it when
+# color_descriptor changes, and catalogues compute theirs again
+COLOR_VERSION = "colour-lab444-v1"
 FEATURE_DIM = SPP_DIM + COLOR_DIM  # what ``pooled`` gives: SPP vector, then colour descriptor
 EMBED_DIM = 256
 CROP_MARGIN = 0.08

@@ -5,6 +5,7 @@ trajectory, with the single-frame and average-pooling baselines on the same IFN.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,14 @@ from engine.asymnet.ifn import (
     frame_box,
     shop_view,
 )
+from engine.asymnet.rerank import Reranker, load_reranker, rerank_path
 from engine.asymnet.tree import SimilarityTree, TreeOutput
 from engine.asymnet.vfn import VideoFeatureNetwork
 from engine.backbone import WeightsError, pick_device
 from engine.device import DeviceGuard
 from engine.resources import ASYMNET_WEIGHTS
 
+log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = ASYMNET_WEIGHTS
 FORMAT = "video2shop-asymnet"
 FORMAT_VERSION = 3  # 3: the IFN's colour descriptor beside the SPP vector
@@ -114,6 +117,20 @@ def load_asymnet(path: str | Path = DEFAULT_WEIGHTS) -> tuple[AsymNet, dict]:
     return model.eval(), dict(payload.get("meta", {}))
 
 
+def _reranker_for(weights: str | Path, version: str) -> Reranker | None:
+    """The re-ranker saved beside ``weights`` when it was fitted on them; None otherwise (a
+    re-ranker of other weights would read their features wrongly: the tree's order stands)."""
+    path = rerank_path(weights)
+    if not path.is_file():
+        return None
+    rr = load_reranker(path)
+    if rr.asymnet_version != version:
+        log.warning("%s was fitted on %s, not %s: the tree's order is used", path,
+                    rr.asymnet_version or "other weights", version)
+        return None
+    return rr
+
+
 @dataclass
 class RankResult:
     scores: np.ndarray  # (C,) higher is better
@@ -129,10 +146,13 @@ class TrajectoryMatcher:
     of ``METHODS``."""
 
     def __init__(self, weights: str | Path = DEFAULT_WEIGHTS, device: str = "auto",
-                 model: AsymNet | None = None) -> None:
+                 model: AsymNet | None = None, rerank: bool = True) -> None:
+        self.reranker: Reranker | None = None
         if model is None:
             model, self.meta = load_asymnet(weights)
             self.version = model_version(weights)
+            if rerank:
+                self.reranker = _reranker_for(weights, self.version)
         else:
             self.meta, self.version = {}, "untrained"
         self.device = pick_device(device)
@@ -146,6 +166,25 @@ class TrajectoryMatcher:
         self.device = torch.device("cpu")
         self.model.to(self.device)
         self.ifn.backbone.to(self.device)
+
+    @property
+    def ranking_version(self) -> str:
+        """What decides the card: the weights, and the re-ranker when there is one (caches of
+        matches are keyed by it; ``version`` names the catalogue's vectors)."""
+        return self.version + (f"+{self.reranker.version}" if self.reranker else "")
+
+    def embed_views_and_colors(self, views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """IFN embeddings (N, D) and colour descriptors (N, COLOR_DIM) of uint8 RGB views, from
+        one pass of the backbone."""
+        return self.guard.run(self._embed_views_and_colors, views)
+
+    @torch.no_grad()
+    def _embed_views_and_colors(self, views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        pooled = self.ifn.pooled(views, device=self.device)
+        if len(pooled) == 0:
+            return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, COLOR_DIM), np.float32)
+        emb = self.model.head.eval()(pooled.to(self.device)).cpu().numpy().astype(np.float32)
+        return emb, pooled[:, SPP_DIM:].numpy().astype(np.float32)
 
     @torch.no_grad()
     def embed_views(self, views: list[np.ndarray]) -> np.ndarray:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.asymnet.ifn import COLOR_VERSION, color_descriptor, shop_view
 from engine.asymnet.model import TrajectoryMatcher
 from engine.catalog.index import IndexStale, VectorIndex
 from engine.catalog.milvus import MilvusIndex, parse_backend, read_backend, write_backend
@@ -49,6 +50,9 @@ class Catalog:
         self.n_candidates = n_candidates
         rows, prods, vecs = store.embeddings(matcher.version)
         self.image_rows, self.image_products, self.vectors = rows, prods, vecs
+        # each image's colour descriptor, for the re-ranker (None when one is missing)
+        c_rows, _, colors = store.embeddings(COLOR_VERSION)
+        self.colors = colors if np.array_equal(c_rows, rows) and len(rows) else None
         self._row_pos = {int(r): i for i, r in enumerate(rows)}
         self._products: dict[int, Product] = {}
         self._categories: dict[int, str] | None = None  # product row -> category, on demand
@@ -144,18 +148,34 @@ def embed_missing(store: CatalogStore, matcher: TrajectoryMatcher, *,
         log(f"embedding {len(todo)} shop images with {matcher.version}")
     for i in range(0, len(todo), EMBED_BATCH):
         chunk = todo[i:i + EMBED_BATCH]
-        images, rows = [], []
-        for row, path in chunk:
-            img = cv2.imread(path, cv2.IMREAD_COLOR)
-            if img is None:
-                raise CatalogError(f"shop image {path} is missing or unreadable; re-import the "
-                                   "catalogue to repair it")
-            images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            rows.append(row)
-        store.put_embeddings(matcher.version, rows, matcher.embed_shop(images))
+        rows = [row for row, _ in chunk]
+        vectors, colors = matcher.embed_views_and_colors(
+            [shop_view(img) for img in _read_images(chunk)])
+        store.put_embeddings(matcher.version, rows, vectors)
+        store.put_embeddings(COLOR_VERSION, rows, colors)
         if progress:
             progress(i + len(chunk), len(todo))
+    # a catalogue embedded before the re-ranker: its colour descriptors alone (no backbone)
+    more = store.images_without_embedding(COLOR_VERSION)
+    if more:
+        log(f"colour descriptors of {len(more)} shop images")
+    for i in range(0, len(more), EMBED_BATCH):
+        chunk = more[i:i + EMBED_BATCH]
+        store.put_embeddings(COLOR_VERSION, [row for row, _ in chunk],
+                             np.stack([color_descriptor(shop_view(img))
+                                       for img in _read_images(chunk)]))
     return len(todo)
+
+
+def _read_images(chunk: list[tuple[int, str]]) -> list[np.ndarray]:
+    images = []
+    for _, path in chunk:
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        if img is None:
+            raise CatalogError(f"shop image {path} is missing or unreadable; re-import the "
+                               "catalogue to repair it")
+        images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    return images
 
 
 def index_fingerprint(store: CatalogStore, model_version: str) -> str:

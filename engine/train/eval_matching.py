@@ -9,7 +9,9 @@ overall, for each method on the same trained IFN:
 - ``avg_pool``: the mean of the trajectory's crop embeddings, cosine;
 - ``asymnet``: the VFN and the similarity tree, against every product;
 - ``asymnet_top100``: two-stage retrieval as the engine runs it: the products of the 100 images
-  nearest to the trajectory's mean embedding (what FAISS proposes), re-ranked by the tree.
+  nearest to the trajectory's mean embedding (what FAISS proposes), re-ranked by the tree;
+- ``asymnet_card``: the same, then the tree's top products ordered by the weights' colour-aware
+  re-ranker (engine/asymnet/rerank.py) as the card shows them; only when the weights have one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.asymnet.ifn import ImageFeatureNetwork
+from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
 from engine.asymnet.model import METHODS, TrajectoryMatcher
+from engine.asymnet.rerank import Reranker
+from engine.asymnet.rerank import features as rerank_features
 from engine.categories import compatible
 from engine.train.data import DataError
 from engine.train.matching_data import (
@@ -57,6 +61,7 @@ def rank_of(scores: np.ndarray, right: int) -> int:
 
 
 TWO_STAGE = "asymnet_top100"  # FAISS-style first stage (100 nearest images), then the tree
+CARD = "asymnet_card"  # the same, then the re-ranker orders the tree's top products (the card)
 
 
 def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
@@ -81,7 +86,10 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
     # alone (methods naming it without asymnet) it scores only its shortlists with the tree
     two_stage = "avg_pool" in methods and ("asymnet" in methods or TWO_STAGE in methods)
     methods = tuple(m for m in methods if m != TWO_STAGE)
-    names = (*methods, TWO_STAGE) if two_stage else methods
+    card = two_stage and matcher.reranker is not None
+    names = (*methods, TWO_STAGE, *([CARD] if card else [])) if two_stage else methods
+    colors = (torch.cat([p.pooled[:, SPP_DIM:] for p in feats.products]).float().numpy()
+              if card else None)
     ranks: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
     grouped: dict[int, dict[str, list[int]]] = {n: {m: [] for m in names} for n in sizes}
     group_of: dict[str, np.ndarray] = {}
@@ -125,13 +133,15 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                 image_scores["asymnet"] = tree
                 seconds[TWO_STAGE] += time.perf_counter() - t0
             for n, keep in zip(sizes, keeps, strict=True):
-                scores = np.where(keep, image_scores["asymnet"], -np.inf)
-                ranks[n][TWO_STAGE].append(rank_of(product_scores(scores, owner, n_all)[:n],
-                                                   right))
-                # as the engine: FAISS's shortlist, then the products of the trajectory's kind
-                scores = np.where(keep & ok_images, image_scores["asymnet"], -np.inf)
-                grouped[n][TWO_STAGE].append(rank_of(
-                    product_scores(scores, owner, n_all)[:n], right))
+                for mask, out in ((keep, ranks[n]), (keep & ok_images, grouped[n])):
+                    # grouped, as the engine: FAISS's shortlist, then the trajectory's kind
+                    scores = np.where(mask, image_scores["asymnet"], -np.inf)
+                    per_product = product_scores(scores, owner, n_all)[:n]
+                    out[TWO_STAGE].append(rank_of(per_product, right))
+                    if card:
+                        out[CARD].append(_card_rank(matcher.reranker, out[TWO_STAGE][-1],
+                                                    per_product, scores, right, frames, t,
+                                                    gallery, colors, owner))
         if time.monotonic() - t_log > 30:
             log(f"  {q + 1}/{len(feats.tracks)} queries")
             t_log = time.monotonic()
@@ -150,6 +160,23 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
         report["like_with_like"] = same[-1] | ({"galleries": same} if len(same) > 1 else {})
     report["bootstrap"] = bootstrap
     return report
+
+
+def _card_rank(rr: Reranker, tree_rank: int, per_product: np.ndarray, image_scores: np.ndarray,
+               right: int, frames: np.ndarray, t: Any, gallery: np.ndarray, colors: np.ndarray,
+               owner: np.ndarray) -> int:
+    """The right product's rank once the re-ranker has ordered the tree's top ``rr.k`` (a
+    product beyond them keeps the tree's rank)."""
+    if tree_rank > rr.k:
+        return tree_rank
+    top = np.argsort(-per_product, kind="stable")[:rr.k]
+    top = top[np.isfinite(per_product[top])]
+    images = [np.flatnonzero(owner == p) for p in top]
+    best = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
+    f = rerank_features(per_product[top], frames, t.best, t.quality,
+                        t.pooled[:, SPP_DIM:].float().numpy(), images, best, gallery, colors)
+    order, _ = rr.order(f)
+    return int(np.flatnonzero(top[order] == right)[0]) + 1
 
 
 def _summarise(ranks: dict[str, list[int]], cats: list[str], seconds: dict[str, float],

@@ -180,7 +180,7 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
     assert grown["gallery"] == plain["gallery"] + 40
     assert grown["queries"] == plain["queries"]
     for m, r in plain["methods"].items():
-        if m == "asymnet_top100":
+        if m in ("asymnet_top100", "asymnet_card"):
             continue  # a shortlist of 100 images: distractors can push a wrong product out
         for k in KS:
             assert grown["methods"][m]["overall"][f"top{k}"] <= r["overall"][f"top{k}"]
@@ -213,7 +213,12 @@ def test_distractors_grow_the_gallery_and_only_push_ranks_down(tiny_benchmark, t
     # the engine's two-stage method alone scores only its shortlists, with the same ranks
     quick = evaluate_matching(data, "all", matcher, distractors=[other, third],
                               methods=("avg_pool", "asymnet_top100"))
-    assert set(quick["methods"]) == {"avg_pool", "asymnet_top100"}
+    assert set(quick["methods"]) - {"asymnet_card"} == {"avg_pool", "asymnet_top100"}
+    if matcher.reranker is not None:  # the card re-orders the tree's top k, and only them
+        k = matcher.reranker.k
+        for a, b in zip(quick["methods"]["asymnet_top100"]["ranks"],
+                        quick["methods"]["asymnet_card"]["ranks"], strict=True):
+            assert (a <= k) == (b <= k) and (a > k) <= (a == b)
     for g, h in zip(quick["galleries"], both["galleries"], strict=True):
         assert g["methods"]["asymnet_top100"]["ranks"] == h["methods"]["asymnet_top100"]["ranks"]
     assert main(["eval", "--data", str(data), "--task", "matching", "--device", "cpu",
@@ -324,3 +329,32 @@ def test_attribute_targets_teach_the_embedding_what_shops_say(tiny_benchmark, ti
     stats_off: dict = {}
     train_asymnet(feats, replace(cfg, steps=2, attributes=0.0), stats=stats_off)
     assert stats_off == {}
+
+
+def test_train_rerank_fits_a_reranker_beside_the_weights_and_measures_it(
+        tiny_benchmark, tmp_path, monkeypatch, capsys):
+    """`train rerank` writes NAME.rerank.json beside the weights, tied to their version,
+    which the matcher then uses; --measure prints the card's top-1 with and without it."""
+    import shutil
+
+    from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
+    from engine.asymnet.rerank import load_reranker
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("AsymNet weights are not in resources/models")
+    data, _ = tiny_benchmark
+    monkeypatch.setenv("VIDEO2SHOP_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "w.pt"
+    shutil.copy(DEFAULT_WEIGHTS, weights)
+    assert main(["train", "rerank", "--data", str(data), "--weights", str(weights),
+                 "--k", "5", "--measure", str(data)]) == 0
+    rr = load_reranker(tmp_path / "w.rerank.json")
+    matcher = TrajectoryMatcher(weights, device="cpu")
+    assert rr.asymnet_version == matcher.version and rr.k == 5
+    assert matcher.reranker is not None and matcher.reranker.version == rr.version
+    report = json.loads(capsys.readouterr().out)
+    assert report["trajectories"] >= 12
+    assert 0 <= report["tree_top1"] <= 1 and 0 <= report["reranked_top1"] <= 1
+    lo, hi = report["paired_ci95"]
+    assert lo <= report["reranked_top1"] - report["tree_top1"] <= hi
+    assert main(["train", "rerank", "--data", str(data), "--k", "1"]) == 2

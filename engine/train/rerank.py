@@ -1,0 +1,100 @@
+"""Fitting and measuring the colour-aware re-ranker (engine/asymnet/rerank.py).
+
+``shortlists`` turns the ground-truth trajectories of a benchmark set into what the re-ranker
+sees at run time: the tree's top ``k`` products of the set's own catalogue among those whose
+category may be the garment's (as the engine matches), their features, and where the right
+product is among them. The sets must be ones the AsymNet weights were not trained on: on
+its training trajectories the tree is right far more often than on new ones, and a
+re-ranker fitted there would learn to trust it too much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
+from engine.asymnet.model import TrajectoryMatcher
+from engine.asymnet.rerank import Reranker, features, fit_reranker
+from engine.categories import compatible
+from engine.train.eval_matching import embed
+from engine.train.matching_data import MatchingSet, extract_features
+
+
+def shortlists(feats: MatchingSet, matcher: TrajectoryMatcher, k: int = 20,
+               log: Callable[[str], None] = lambda m: None
+               ) -> list[tuple[np.ndarray, int, np.ndarray]]:
+    """For every trajectory: (features (K, F), position of its product in the tree's top K or
+    -1, the tree's top K as product positions in ``feats.products``)."""
+    if not feats.products:
+        return []
+    pooled = torch.cat([p.pooled for p in feats.products])
+    vectors = embed(matcher, pooled)
+    colors = pooled[:, SPP_DIM:].float().numpy()
+    owner = np.concatenate([np.full(len(p.pooled), i) for i, p in enumerate(feats.products)])
+    index = {p.key: i for i, p in enumerate(feats.products)}
+    groups: dict[str, np.ndarray] = {}
+    out = []
+    for n, t in enumerate(feats.tracks):
+        if t.category not in groups:
+            groups[t.category] = np.array([compatible(t.category, p.category)
+                                           for p in feats.products], bool)[owner]
+        ok = groups[t.category]
+        frames = embed(matcher, t.pooled)
+        tree = matcher.rank(frames, vectors[ok], "asymnet", quality=t.quality).scores
+        image_scores = np.full(len(owner), -np.inf)
+        image_scores[ok] = tree
+        best = np.full(len(feats.products), -np.inf)
+        np.maximum.at(best, owner, image_scores)
+        top = [int(p) for p in np.argsort(-best, kind="stable")[:k] if np.isfinite(best[p])]
+        images = [np.flatnonzero(owner == p) for p in top]
+        best_img = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
+        f = features(best[top], frames, t.best, t.quality, t.pooled[:, SPP_DIM:].float().numpy(),
+                     images, best_img, vectors, colors)
+        right = index.get(t.product, -1)
+        out.append((f, top.index(right) if right in top else -1, np.array(top)))
+        if (n + 1) % 100 == 0:
+            log(f"  {n + 1}/{len(feats.tracks)} trajectories")
+    return out
+
+
+def train_reranker(data: Sequence[str | Path], matcher: TrajectoryMatcher, *, k: int = 20,
+                   log: Callable[[str], None] = lambda m: None) -> Reranker:
+    """Fits the re-ranker on the ground-truth trajectories of ``data`` (every split; sets the
+    weights never saw), each against its own catalogue."""
+    ifn = ImageFeatureNetwork()
+    lists: list[tuple[np.ndarray, int]] = []
+    for d in data:
+        log(f"features of {d}")
+        feats = extract_features(d, "all", ifn, log=log)
+        log(f"the tree's shortlists of {len(feats.tracks)} trajectories in {d}")
+        lists += [(f, y) for f, y, _ in shortlists(feats, matcher, k, log)]
+    right = [y for _, y in lists]
+    tree_top1 = float(np.mean([y == 0 for y in right])) if right else 0.0
+    rr = fit_reranker(lists, k=k, asymnet_version=matcher.version,
+                      meta={"data": [str(d) for d in data], "trajectories": len(lists),
+                            "tree_top1": round(tree_top1, 4)})
+    log(f"fitted on {rr.meta['shortlists']} shortlists (loss {rr.meta['loss']}); the tree's "
+        f"card was right for {tree_top1:.3f} of {len(lists)} trajectories")
+    return rr
+
+
+def measure(data: str | Path, matcher: TrajectoryMatcher, reranker: Reranker, *,
+            resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Top-1 of the tree and of the re-ranked shortlist on the ground-truth trajectories of
+    ``data`` against its own catalogue, with the paired 95% interval of the difference."""
+    feats = extract_features(data, "all", ImageFeatureNetwork())
+    lists = shortlists(feats, matcher, reranker.k)
+    tree = np.array([y == 0 for _, y, _ in lists], float)
+    mine = np.array([y >= 0 and reranker.order(f)[0][0] == y for f, y, _ in lists], float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(lists), (resamples, len(lists)))
+    diff = (mine[idx] - tree[idx]).mean(1)
+    return {"data": str(data), "trajectories": len(lists), "tree_top1": float(tree.mean()),
+            "reranked_top1": float(mine.mean()),
+            "paired_ci95": [float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))],
+            "in_shortlist": float(np.mean([y >= 0 for _, y, _ in lists]))}
