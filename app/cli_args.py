@@ -231,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: beside the weights, NAME.rerank.json")
     tr_rr.add_argument("--k", type=_positive_int, default=20,
                        help="how many of the tree's products it orders (default 20)")
+    tr_rr.add_argument("--detected", action="store_true",
+                       help="also fit on the detected trajectories that cover each garment "
+                       "(the sets' clips detected and tracked as `analyze` does, every 3rd "
+                       "frame; what the card sees at run time)")
+    tr_rr.add_argument("--detector", default="auto", metavar="NAME", help=DETECTOR_HELP)
     tr_rr.add_argument("--measure", nargs="+", default=[], metavar="DIR",
                        help="sets to measure the fitted re-ranker on (top-1 of the tree and "
                        "re-ranked, paired 95%% interval)")

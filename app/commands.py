@@ -272,7 +272,8 @@ def _train_rerank(args: argparse.Namespace, log) -> int:
         raise UsageError(f"--k must be at least 2, got {args.k}")
     weights = args.weights or str(DEFAULT_WEIGHTS)
     matcher = TrajectoryMatcher(weights, device="cpu", rerank=False)
-    rr = train_reranker(args.data, matcher, k=args.k, log=log)
+    detector = _detector(args.detector, "cpu") if args.detected else None
+    rr = train_reranker(args.data, matcher, k=args.k, detector=detector, log=log)
     out = rr.save(args.out or rerank_path(weights))
     log(f"wrote {out} ({rr.version}, for {matcher.version})")
     for d in args.measure:

@@ -20,13 +20,13 @@ import numpy as np
 from engine.annotations import Annotations
 from engine.asymnet.frames import frame_quality, pick_single_frame, select_rows
 from engine.asymnet.ifn import frame_box
-from engine.asymnet.rerank import Reranker
+from engine.asymnet.rerank import FEATURES, Reranker
 from engine.asymnet.rerank import features as rerank_features
 from engine.types import Match, Track
 from engine.video import FrameStream
 
 if TYPE_CHECKING:
-    from engine.asymnet.model import TrajectoryMatcher
+    from engine.asymnet.model import RankResult, TrajectoryMatcher
     from engine.catalog.retrieval import Catalog, ProductMatch
 
 
@@ -127,20 +127,11 @@ class Matcher:
         from engine.catalog.retrieval import ProductMatch
 
         cat = self.catalog
-        t0 = time.perf_counter()
         frames = np.asarray(frames, np.float32)
-        mean = frames.mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
-        pos = cat.like_with_like(cat.candidates(mean.reshape(1, -1)), category)
-        t1 = time.perf_counter()
-        if times is not None:
-            times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)
-        if len(pos) == 0:
+        found = self._scored(frames, method, weights, quality, category, times)
+        if found is None:
             return []
-        res = self.model.rank(frames, cat.vectors[pos], method, weights=weights,
-                              quality=quality)
-        if times is not None:
-            times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
+        pos, res = found
         rr = self.model.reranker
         if (method == "asymnet" and rr is not None and colors is not None
                 and cat.colors is not None):
@@ -158,6 +149,57 @@ class Matcher:
             out.append(ProductMatch(p, s, cw, res.frame_indices))
         return out
 
+    def _scored(self, frames: np.ndarray, method: str, weights: np.ndarray | None,
+                quality: np.ndarray | None, category: str,
+                times: dict[str, float] | None) -> tuple[np.ndarray, RankResult] | None:
+        """The catalogue's candidates (positions into its vectors) and the model's scores of
+        them; None when there are none."""
+        cat = self.catalog
+        t0 = time.perf_counter()
+        mean = frames.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        pos = cat.like_with_like(cat.candidates(mean.reshape(1, -1)), category)
+        t1 = time.perf_counter()
+        if times is not None:
+            times["faiss"] = times.get("faiss", 0.0) + 1000 * (t1 - t0)
+        if len(pos) == 0:
+            return None
+        res = self.model.rank(frames, cat.vectors[pos], method, weights=weights,
+                              quality=quality)
+        if times is not None:
+            times["vfn_tree"] = times.get("vfn_tree", 0.0) + 1000 * (time.perf_counter() - t1)
+        return pos, res
+
+    def tree_shortlist(self, track: Track, crops: TrackCrops, *, k: int = 20,
+                       height: float = 0.0, like_with_like: bool = True
+                       ) -> tuple[list[int], np.ndarray]:
+        """What the re-ranker sees for one track, as the engine computes it: the tree's top
+        ``k`` products (catalogue rows, best first) and their features (K, F) (fitting the
+        re-ranker on detected trajectories, engine/train/rerank.py)."""
+        emb, colors = self.model.embed_views_and_colors(crops.views)
+        boxes = track.boxes[crops.rows]
+        pick = np.zeros(len(crops.rows))
+        pick[crops.best] = 1
+        quality = frame_quality(boxes, height or float(boxes[:, 4].max()))
+        found = self._scored(emb, "asymnet", pick, quality,
+                             track.category if like_with_like else "", None)
+        if found is None or self.catalog.colors is None:
+            return [], np.zeros((0, len(FEATURES)), np.float32)
+        pos, res = found
+        ranked = self.catalog.rank_products(res.scores, pos, k)
+        return [p for p, _, _ in ranked], self._features(ranked, pos, emb, pick, quality, colors)
+
+    def _features(self, ranked: list[tuple[int, float, int]], pos: np.ndarray,
+                  frames: np.ndarray, weights: np.ndarray | None, quality: np.ndarray | None,
+                  colors: np.ndarray) -> np.ndarray:
+        cat = self.catalog
+        owners = cat.image_products[pos]
+        images = [pos[owners == p] for p, _, _ in ranked]
+        best = int(np.argmax(weights)) if weights is not None else len(frames) // 2
+        return rerank_features(np.array([s for _, s, _ in ranked]), frames, best, quality,
+                               colors, images, np.array([pos[j] for _, _, j in ranked]),
+                               cat.vectors, cat.colors)
+
     def _rerank(self, rr: Reranker, ranked: list[tuple[int, float, int]], pos: np.ndarray,
                 frames: np.ndarray, weights: np.ndarray | None, quality: np.ndarray | None,
                 colors: np.ndarray) -> list[tuple[int, float, int]]:
@@ -165,14 +207,7 @@ class Matcher:
         re-ranker's order, each with the re-ranker's probability as its score."""
         if len(ranked) < 2:
             return ranked
-        cat = self.catalog
-        owners = cat.image_products[pos]
-        images = [pos[owners == p] for p, _, _ in ranked]
-        best = int(np.argmax(weights)) if weights is not None else len(frames) // 2
-        feats = rerank_features(np.array([s for _, s, _ in ranked]), frames, best, quality,
-                                colors, images, np.array([pos[j] for _, _, j in ranked]),
-                                cat.vectors, cat.colors)
-        order, prob = rr.order(feats)
+        order, prob = rr.order(self._features(ranked, pos, frames, weights, quality, colors))
         return [(ranked[i][0], float(p), ranked[i][2]) for i, p in zip(order, prob, strict=True)]
 
     def match(self, track: Track, crops: TrackCrops, *, k: int = 10, height: float = 0.0,

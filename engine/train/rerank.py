@@ -62,10 +62,51 @@ def shortlists(feats: MatchingSet, matcher: TrajectoryMatcher, k: int = 20,
     return out
 
 
+def detected_shortlists(data: str | Path, matcher: TrajectoryMatcher, detector, *,
+                        k: int = 20, stride: int = 3,
+                        log: Callable[[str], None] = lambda m: None
+                        ) -> list[tuple[np.ndarray, int]]:
+    """What the re-ranker sees at run time: every clip of ``data`` detected and tracked as
+    `analyze` does, each ground-truth garment's best-covering detected track (as `eval --task
+    end2end` pairs them) matched through the engine against the set's own catalogue; its
+    shortlist's features, and where the garment's product is in it (-1: not in it)."""
+    from engine.analysis import run_analysis
+    from engine.catalog.retrieval import Catalog
+    from engine.matching import Matcher, track_crops
+    from engine.train.data import load_split
+    from engine.train.eval_end2end import best_cover
+
+    root = Path(data)
+    catalog = Catalog.open(root, matcher, log=log)
+    out: list[tuple[np.ndarray, int]] = []
+    try:
+        matching = Matcher(catalog)
+        for clip in load_split(root, "all"):
+            pred = run_analysis(clip.video, detector, stride=stride)
+            pairs = [(d, t.product_id) for t in clip.truth.tracks if t.product_id
+                     for d in [best_cover(t, pred.tracks)] if d is not None]
+            height = float(pred.video.get("height") or 0)
+            crops = track_crops(clip.video, [d for d, _ in pairs])
+            for (d, product_id), c in zip(pairs, crops, strict=True):
+                if c is None:
+                    continue
+                rows, f = matching.tree_shortlist(d, c, k=k, height=height)
+                right = catalog.store.product(product_id)
+                row = right.row if right is not None else -1
+                if len(rows):
+                    out.append((f, rows.index(row) if row in rows else -1))
+            log(f"  {clip.clip_id}: {len(pairs)} garments covered by a detected track")
+    finally:
+        catalog.close()
+    return out
+
+
 def train_reranker(data: Sequence[str | Path], matcher: TrajectoryMatcher, *, k: int = 20,
+                   detector=None, stride: int = 3,
                    log: Callable[[str], None] = lambda m: None) -> Reranker:
     """Fits the re-ranker on the ground-truth trajectories of ``data`` (every split; sets the
-    weights never saw), each against its own catalogue."""
+    weights never saw), each against its own catalogue; with ``detector``, on the detected
+    trajectories that cover their garments as well (``detected_shortlists``)."""
     ifn = ImageFeatureNetwork()
     lists: list[tuple[np.ndarray, int]] = []
     for d in data:
@@ -73,10 +114,14 @@ def train_reranker(data: Sequence[str | Path], matcher: TrajectoryMatcher, *, k:
         feats = extract_features(d, "all", ifn, log=log)
         log(f"the tree's shortlists of {len(feats.tracks)} trajectories in {d}")
         lists += [(f, y) for f, y, _ in shortlists(feats, matcher, k, log)]
+        if detector is not None:
+            log(f"detected trajectories of {d}")
+            lists += detected_shortlists(d, matcher, detector, k=k, stride=stride, log=log)
     right = [y for _, y in lists]
     tree_top1 = float(np.mean([y == 0 for y in right])) if right else 0.0
     rr = fit_reranker(lists, k=k, asymnet_version=matcher.version,
                       meta={"data": [str(d) for d in data], "trajectories": len(lists),
+                            "detector": getattr(detector, "name", None),
                             "tree_top1": round(tree_top1, 4)})
     log(f"fitted on {rr.meta['shortlists']} shortlists (loss {rr.meta['loss']}); the tree's "
         f"card was right for {tree_top1:.3f} of {len(lists)} trajectories")

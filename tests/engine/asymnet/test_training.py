@@ -347,13 +347,16 @@ def test_train_rerank_fits_a_reranker_beside_the_weights_and_measures_it(
     weights = tmp_path / "w.pt"
     shutil.copy(DEFAULT_WEIGHTS, weights)
     assert main(["train", "rerank", "--data", str(data), "--weights", str(weights),
-                 "--k", "5", "--measure", str(data)]) == 0
+                 "--k", "5", "--detected", "--measure", str(data)]) == 0
     rr = load_reranker(tmp_path / "w.rerank.json")
     matcher = TrajectoryMatcher(weights, device="cpu")
     assert rr.asymnet_version == matcher.version and rr.k == 5
     assert matcher.reranker is not None and matcher.reranker.version == rr.version
     report = json.loads(capsys.readouterr().out)
     assert report["trajectories"] >= 12
+    # fitted on the ground-truth trajectories and the detected ones that cover their garments
+    assert rr.meta["detector"]
+    assert report["trajectories"] < rr.meta["trajectories"] <= 2 * report["trajectories"]
     assert 0 <= report["tree_top1"] <= 1 and 0 <= report["reranked_top1"] <= 1
     lo, hi = report["paired_ci95"]
     assert lo <= report["reranked_top1"] - report["tree_top1"] <= hi
