@@ -18,7 +18,7 @@ states (the re-ranker's probability that this is the worn product, among its sho
 
 Trained listwise (softmax cross-entropy over each shortlist) on sets the AsymNet weights
 never saw (``video2shop train rerank``, engine/train/rerank.py); plain numpy at run time
-(about 0.1 ms for 20 products), weights in a small JSON beside the AsymNet weights, tied to
+(about 0.5 ms for 20 products), weights in a small JSON beside the AsymNet weights, tied to
 their version: features from other weights would not mean the same.
 """
 
