@@ -280,7 +280,7 @@ def _card_rerank_ms(matcher, unit, rng, reps: int) -> dict[str, float]:
     colors = rng.random((150, COLOR_DIM)).astype(np.float32)
     cand_colors = rng.random((100, COLOR_DIM)).astype(np.float32)
     quality = rng.random((150, 3)).astype(np.float32)
-    tree = rng.random(20)
+    tree = rng.normal(0, 4, 20)  # the tree's log-odds
     images = [np.array([i, i + 20]) for i in range(20)]
     times = []
     for _ in range(reps):

@@ -137,7 +137,7 @@ class Matcher:
                 and cat.colors is not None):
             t2 = time.perf_counter()
             ranked = self._rerank(rr, cat.rank_products(res.scores, pos, max(k, rr.k)), pos,
-                                  frames, weights, quality, colors)[:k]
+                                  res, frames, weights, quality, colors)[:k]
             if times is not None:
                 times["rerank"] = times.get("rerank", 0.0) + 1000 * (time.perf_counter() - t2)
         else:
@@ -187,27 +187,29 @@ class Matcher:
             return [], np.zeros((0, len(FEATURES)), np.float32)
         pos, res = found
         ranked = self.catalog.rank_products(res.scores, pos, k)
-        return [p for p, _, _ in ranked], self._features(ranked, pos, emb, pick, quality, colors)
+        return [p for p, _, _ in ranked], self._features(ranked, pos, res, emb, pick, quality,
+                                                         colors)
 
     def _features(self, ranked: list[tuple[int, float, int]], pos: np.ndarray,
-                  frames: np.ndarray, weights: np.ndarray | None, quality: np.ndarray | None,
-                  colors: np.ndarray) -> np.ndarray:
+                  res: RankResult, frames: np.ndarray, weights: np.ndarray | None,
+                  quality: np.ndarray | None, colors: np.ndarray) -> np.ndarray:
         cat = self.catalog
         owners = cat.image_products[pos]
         images = [pos[owners == p] for p, _, _ in ranked]
         best = int(np.argmax(weights)) if weights is not None else len(frames) // 2
-        return rerank_features(np.array([s for _, s, _ in ranked]), frames, best, quality,
+        return rerank_features(res.log_odds[[j for _, _, j in ranked]], frames, best, quality,
                                colors, images, np.array([pos[j] for _, _, j in ranked]),
                                cat.vectors, cat.colors)
 
     def _rerank(self, rr: Reranker, ranked: list[tuple[int, float, int]], pos: np.ndarray,
-                frames: np.ndarray, weights: np.ndarray | None, quality: np.ndarray | None,
-                colors: np.ndarray) -> list[tuple[int, float, int]]:
+                res: RankResult, frames: np.ndarray, weights: np.ndarray | None,
+                quality: np.ndarray | None, colors: np.ndarray) -> list[tuple[int, float, int]]:
         """The tree's shortlist (product row, score, best image's position in ``pos``) in the
         re-ranker's order, each with the re-ranker's probability as its score."""
         if len(ranked) < 2:
             return ranked
-        order, prob = rr.order(self._features(ranked, pos, frames, weights, quality, colors))
+        order, prob = rr.order(self._features(ranked, pos, res, frames, weights, quality,
+                                              colors))
         return [(ranked[i][0], float(p), ranked[i][2]) for i, p in zip(order, prob, strict=True)]
 
     def match(self, track: Track, crops: TrackCrops, *, k: int = 10, height: float = 0.0,

@@ -136,6 +136,18 @@ class RankResult:
     scores: np.ndarray  # (C,) higher is better
     clip_weights: np.ndarray | None = None  # (C, n) the tree's path weights per clip
     frame_indices: np.ndarray | None = None  # (n * clip_len,) rows of the input fed to the VFN
+    # (C,) asymnet: the score's log-odds, from the leaves' logits in float64 (the re-ranker's
+    # feature; a float32 score near 1 keeps too few digits of 1 - s for a log-odds that is
+    # the same whatever the number of threads that computed it)
+    log_odds: np.ndarray | None = None
+
+
+def mixture_log_odds(leaf_logits: torch.Tensor, path_weights: torch.Tensor) -> torch.Tensor:
+    """log(s / (1 - s)) of the tree's score s = sum_i pi_i sigmoid(f_i), over the last axis,
+    in float64: log s and log(1 - s) each as a log-sum-exp (a padded leaf has pi = 0)."""
+    f, log_pi = leaf_logits.double(), torch.log(path_weights.double())
+    return (torch.logsumexp(log_pi + torch.nn.functional.logsigmoid(f), -1)
+            - torch.logsumexp(log_pi + torch.nn.functional.logsigmoid(-f), -1))
 
 
 class TrajectoryMatcher:
@@ -232,12 +244,13 @@ class TrajectoryMatcher:
             q = torch.from_numpy(np.asarray(quality, np.float32)[pick]).unsqueeze(0)
             q = q.to(self.device)
         states = self.model.vfn(x, mask, q)
-        scores, weights_out = [], []
+        scores, weights_out, log_odds = [], [], []
         cand = torch.from_numpy(candidates).to(self.device)
         for i in range(0, len(cand), 1024):
             out = self.model.tree(states, mask, cand[i:i + 1024])
             scores.append(out.score[0])
             weights_out.append(out.path_weights[0, :, :n])
+            log_odds.append(mixture_log_odds(out.leaf_logits[0], out.path_weights[0]))
         return RankResult(torch.cat(scores).cpu().numpy(), torch.cat(weights_out).cpu().numpy(),
-                          pick)
+                          pick, torch.cat(log_odds).cpu().numpy())
 

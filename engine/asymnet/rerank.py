@@ -68,18 +68,25 @@ def _hist(colors: np.ndarray) -> np.ndarray:
     return np.sqrt(h / max(float(h.sum()), 1e-12))
 
 
-def features(tree_scores: np.ndarray, frames: np.ndarray, best: int,
+LOG_ODDS_BOUND = float(np.log((1 - 1e-6) / 1e-6))  # the fit's range: scores within 1e-6 of 0, 1
+
+
+def features(tree_log_odds: np.ndarray, frames: np.ndarray, best: int,
              quality: np.ndarray | None, frame_colors: np.ndarray,
              product_images: list[np.ndarray], best_image: np.ndarray,
              image_vectors: np.ndarray, image_colors: np.ndarray) -> np.ndarray:
     """(K, len(FEATURES)) for a shortlist of K products.
 
-    ``tree_scores`` (K,): each product's score from the tree (its best image's, in (0, 1));
+    ``tree_log_odds`` (K,): the log-odds of each product's score from the tree (its best
+    image's; ``RankResult.log_odds``), bounded to the range the re-ranker was fitted on;
     ``frames`` (T, D) and ``frame_colors`` (T, COLOR_DIM): the trajectory's embeddings and
     colour descriptors in time order, ``best`` the single-frame pick, ``quality`` (T, 3) the
     per-frame cues; ``product_images[i]``: rows of ``image_vectors`` / ``image_colors`` that
     are product i's images, ``best_image[i]`` the row of the one the tree scored highest."""
-    frames = np.asarray(frames, np.float32)
+    # float64 throughout: a float32 product's last digits depend on how BLAS splits it over
+    # threads, and the standardised gaps to the shortlist's best would carry them to the card
+    # (`library analyze`'s one-thread workers must write what `analyze` writes)
+    frames = np.asarray(frames, np.float64)
     good = good_frames(quality, len(frames))
 
     def unit(v: np.ndarray) -> np.ndarray:
@@ -87,14 +94,14 @@ def features(tree_scores: np.ndarray, frames: np.ndarray, best: int,
 
     queries = np.stack([unit(frames.mean(0)), unit(frames[good].mean(0)),
                         frames[min(max(best, 0), len(frames) - 1)]])
-    colors = np.asarray(frame_colors, np.float32)
+    colors = np.asarray(frame_colors, np.float64)
     hists = np.stack([_hist(colors), _hist(colors[good])])
     lab = colors[good, HIST:].mean(0)
-    s = np.clip(np.asarray(tree_scores, np.float64), 1e-6, 1 - 1e-6)
-    rows = np.zeros((len(s), len(BASE_FEATURES)), np.float64)
-    rows[:, 0] = np.log(s / (1 - s))
+    lo = np.clip(np.asarray(tree_log_odds, np.float64), -LOG_ODDS_BOUND, LOG_ODDS_BOUND)
+    rows = np.zeros((len(lo), len(BASE_FEATURES)), np.float64)
+    rows[:, 0] = lo
     for i, imgs in enumerate(product_images):
-        rows[i, 1:4] = (np.asarray(image_vectors[imgs], np.float32) @ queries.T).max(0)
+        rows[i, 1:4] = (np.asarray(image_vectors[imgs], np.float64) @ queries.T).max(0)
         c = np.asarray(image_colors[best_image[i]], np.float64)
         rows[i, 4:6] = hists @ c[:HIST]
         rows[i, 6:12] = np.abs(c[HIST:] - lab)

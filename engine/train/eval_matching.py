@@ -108,11 +108,14 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
         ok = group_of[t.category]
         ok_images = ok[owner]
         image_scores = {}
+        log_odds = np.zeros(len(owner))  # the tree's, per image: the re-ranker's feature
         for m in methods:
             t0 = time.perf_counter()
             res = matcher.rank(frames, gallery, m, weights=weights, quality=t.quality)
             seconds[m] += time.perf_counter() - t0
             image_scores[m] = res.scores
+            if res.log_odds is not None:
+                log_odds = res.log_odds
             scores = product_scores(res.scores, owner, n_all)
             mine = np.where(ok, scores, -np.inf)
             for n in sizes:
@@ -128,8 +131,9 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                 t0 = time.perf_counter()
                 need = np.flatnonzero(np.logical_or.reduce(keeps))
                 tree = np.full(len(owner), -np.inf, np.float32)
-                tree[need] = matcher.rank(frames, gallery[need], "asymnet",
-                                          quality=t.quality).scores
+                res = matcher.rank(frames, gallery[need], "asymnet", quality=t.quality)
+                tree[need] = res.scores
+                log_odds[need] = res.log_odds
                 image_scores["asymnet"] = tree
                 seconds[TWO_STAGE] += time.perf_counter() - t0
             for n, keep in zip(sizes, keeps, strict=True):
@@ -140,8 +144,8 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
                     out[TWO_STAGE].append(rank_of(per_product, right))
                     if card:
                         out[CARD].append(_card_rank(matcher.reranker, out[TWO_STAGE][-1],
-                                                    per_product, scores, right, frames, t,
-                                                    gallery, colors, owner))
+                                                    per_product, scores, log_odds, right,
+                                                    frames, t, gallery, colors, owner))
         if time.monotonic() - t_log > 30:
             log(f"  {q + 1}/{len(feats.tracks)} queries")
             t_log = time.monotonic()
@@ -163,8 +167,8 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
 
 
 def _card_rank(rr: Reranker, tree_rank: int, per_product: np.ndarray, image_scores: np.ndarray,
-               right: int, frames: np.ndarray, t: Any, gallery: np.ndarray, colors: np.ndarray,
-               owner: np.ndarray) -> int:
+               log_odds: np.ndarray, right: int, frames: np.ndarray, t: Any,
+               gallery: np.ndarray, colors: np.ndarray, owner: np.ndarray) -> int:
     """The right product's rank once the re-ranker has ordered the tree's top ``rr.k`` (a
     product beyond them keeps the tree's rank)."""
     if tree_rank > rr.k:
@@ -173,7 +177,7 @@ def _card_rank(rr: Reranker, tree_rank: int, per_product: np.ndarray, image_scor
     top = top[np.isfinite(per_product[top])]
     images = [np.flatnonzero(owner == p) for p in top]
     best = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
-    f = rerank_features(per_product[top], frames, t.best, t.quality,
+    f = rerank_features(log_odds[best], frames, t.best, t.quality,
                         t.pooled[:, SPP_DIM:].float().numpy(), images, best, gallery, colors)
     order, _ = rr.order(f)
     return int(np.flatnonzero(top[order] == right)[0]) + 1

@@ -45,16 +45,18 @@ def shortlists(feats: MatchingSet, matcher: TrajectoryMatcher, k: int = 20,
                                            for p in feats.products], bool)[owner]
         ok = groups[t.category]
         frames = embed(matcher, t.pooled)
-        tree = matcher.rank(frames, vectors[ok], "asymnet", quality=t.quality).scores
+        res = matcher.rank(frames, vectors[ok], "asymnet", quality=t.quality)
         image_scores = np.full(len(owner), -np.inf)
-        image_scores[ok] = tree
+        image_scores[ok] = res.scores
+        log_odds = np.zeros(len(owner))
+        log_odds[ok] = res.log_odds
         best = np.full(len(feats.products), -np.inf)
         np.maximum.at(best, owner, image_scores)
         top = [int(p) for p in np.argsort(-best, kind="stable")[:k] if np.isfinite(best[p])]
         images = [np.flatnonzero(owner == p) for p in top]
         best_img = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
-        f = features(best[top], frames, t.best, t.quality, t.pooled[:, SPP_DIM:].float().numpy(),
-                     images, best_img, vectors, colors)
+        f = features(log_odds[best_img], frames, t.best, t.quality,
+                     t.pooled[:, SPP_DIM:].float().numpy(), images, best_img, vectors, colors)
         right = index.get(t.product, -1)
         out.append((f, top.index(right) if right in top else -1, np.array(top)))
         if (n + 1) % 100 == 0:

@@ -41,7 +41,7 @@ def _shortlist(rng, right_bin: int, n: int = 6):
     vectors = rng.normal(size=(n, d)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     colors = np.stack([_color(right_bin if i == 0 else (right_bin + i) % H) for i in range(n)])
-    tree = np.linspace(0.6, 0.4, n)
+    tree = np.linspace(0.4, -0.4, n)  # log-odds
     tree[[0, 1]] = tree[[1, 0]]  # the tree's card is the wrong product
     f = features(tree, frames, 0, None, np.stack([_color(right_bin)] * 8),
                  [np.array([i]) for i in range(n)], np.arange(n), vectors, colors)
@@ -157,3 +157,38 @@ def test_the_engine_reranks_the_trees_shortlist_with_the_shipped_reranker(tiny_b
         assert again.colors is not None and np.allclose(again.colors, cat.colors, atol=1e-5)
     finally:
         again.close()
+
+
+def test_the_trees_log_odds_are_its_score_and_keep_their_digits():
+    """``RankResult.log_odds`` is log(s / (1 - s)) of the tree's score, computed from the
+    leaves in float64: where a float32 score near 1 has lost the digits of 1 - s, the
+    log-odds still tell candidates apart, and one or two threads give the same ones (the
+    library's workers and `analyze` must write the same card)."""
+    import torch
+
+    from engine.asymnet.model import AsymNet, TrajectoryMatcher, mixture_log_odds
+
+    rng = np.random.default_rng(0)
+    m = TrajectoryMatcher(device="cpu", model=AsymNet())
+    frames = rng.normal(size=(24, 256)).astype(np.float32)
+    cands = rng.normal(size=(50, 256)).astype(np.float32)
+    res = m.rank(frames, cands)
+    s = res.scores.astype(np.float64)
+    inside = (s > 1e-4) & (s < 1 - 1e-4)
+    assert inside.any()
+    assert np.allclose(res.log_odds[inside], np.log(s / (1 - s))[inside], atol=1e-3)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = m.rank(frames, cands).log_odds
+    finally:
+        torch.set_num_threads(threads)
+    assert np.allclose(one, res.log_odds, rtol=0, atol=1e-4)
+    # saturated leaves: float32 says 1.0 for both, the log-odds still order them
+    f = torch.tensor([[[30.0, 30.0]], [[40.0, 40.0]]])
+    pi = torch.full((2, 1, 2), 0.5)
+    lo = mixture_log_odds(f, pi)[:, 0]
+    assert float(lo[1] - lo[0]) == pytest.approx(10.0, abs=1e-6)
+    # a padded leaf (weight 0) changes nothing
+    padded = mixture_log_odds(torch.tensor([[1.0, -50.0]]), torch.tensor([[1.0, 0.0]]))
+    assert float(padded[0]) == pytest.approx(1.0, abs=1e-9)
