@@ -176,11 +176,7 @@ class Matcher:
         """What the re-ranker sees for one track, as the engine computes it: the tree's top
         ``k`` products (catalogue rows, best first) and their features (K, F) (fitting the
         re-ranker on detected trajectories, engine/train/rerank.py)."""
-        emb, colors = self.model.embed_views_and_colors(crops.views)
-        boxes = track.boxes[crops.rows]
-        pick = np.zeros(len(crops.rows))
-        pick[crops.best] = 1
-        quality = frame_quality(boxes, height or float(boxes[:, 4].max()))
+        emb, colors, pick, quality = self._inputs(track, crops, height)
         found = self._scored(emb, "asymnet", pick, quality,
                              track.category if like_with_like else "", None)
         if found is None or self.catalog.colors is None:
@@ -189,6 +185,16 @@ class Matcher:
         ranked = self.catalog.rank_products(res.scores, pos, k)
         return [p for p, _, _ in ranked], self._features(ranked, pos, res, emb, pick, quality,
                                                          colors)
+
+    def _inputs(self, track: Track, crops: TrackCrops, height: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A track's crops as the ranking takes them: embeddings, colour descriptors, the
+        single-frame pick (one-hot) and the per-frame quality cues."""
+        emb, colors = self.model.embed_views_and_colors(crops.views)
+        boxes = track.boxes[crops.rows]
+        pick = np.zeros(len(crops.rows))
+        pick[crops.best] = 1
+        return emb, colors, pick, frame_quality(boxes, height or float(boxes[:, 4].max()))
 
     def _features(self, ranked: list[tuple[int, float, int]], pos: np.ndarray,
                   res: RankResult, frames: np.ndarray, weights: np.ndarray | None,
@@ -219,16 +225,11 @@ class Matcher:
         tree gave each crop for the best of them (zeros where it has none: other methods, or
         frames the VFN did not sample): the card shows them as the frames that decided."""
         t0 = time.perf_counter()
-        emb, colors = self.model.embed_views_and_colors(crops.views)
+        emb, colors, pick, quality = self._inputs(track, crops, height)
         if times is not None:
             times["ifn"] = times.get("ifn", 0.0) + 1000 * (time.perf_counter() - t0)
-        boxes = track.boxes[crops.rows]
-        pick = np.zeros(len(crops.rows))
-        pick[crops.best] = 1
-        found = self.rank(
-            emb, k, method, weights=pick,
-            quality=frame_quality(boxes, height or float(boxes[:, 4].max())), times=times,
-            category=track.category if like_with_like else "", colors=colors)
+        found = self.rank(emb, k, method, weights=pick, quality=quality, times=times,
+                          category=track.category if like_with_like else "", colors=colors)
         matches = [to_match(m) for m in found]
         weights = np.zeros(len(crops.rows))
         if found and found[0].clip_weights is not None and found[0].frame_indices is not None:

@@ -181,16 +181,23 @@ class ImageFeatureNetwork(nn.Module):
     def embed(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.head(pooled)
 
-    @torch.no_grad()
     def embed_images(self, images_rgb: list[np.ndarray] | np.ndarray) -> np.ndarray:
         """uint8 RGB views -> embeddings (N, EMBED_DIM) as float32 numpy."""
+        return self.embed_images_and_colors(images_rgb)[0]
+
+    @torch.no_grad()
+    def embed_images_and_colors(self, images_rgb: list[np.ndarray] | np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 RGB views -> embeddings (N, EMBED_DIM) and colour descriptors (N, COLOR_DIM)
+        as float32 numpy, from one pass of the backbone (the re-ranker compares the latter)."""
         was = self.head.training
         self.head.eval()
         try:
             pooled = self.pooled(images_rgb)
             if len(pooled) == 0:
-                return np.zeros((0, EMBED_DIM), np.float32)
+                return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, COLOR_DIM), np.float32)
             dev = next(self.head.parameters()).device
-            return self.head(pooled.to(dev)).cpu().numpy().astype(np.float32)
+            return (self.head(pooled.to(dev)).cpu().numpy().astype(np.float32),
+                    pooled[:, SPP_DIM:].numpy().astype(np.float32))
         finally:
             self.head.train(was)

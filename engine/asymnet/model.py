@@ -188,15 +188,7 @@ class TrajectoryMatcher:
     def embed_views_and_colors(self, views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """IFN embeddings (N, D) and colour descriptors (N, COLOR_DIM) of uint8 RGB views, from
         one pass of the backbone."""
-        return self.guard.run(self._embed_views_and_colors, views)
-
-    @torch.no_grad()
-    def _embed_views_and_colors(self, views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        pooled = self.ifn.pooled(views, device=self.device)
-        if len(pooled) == 0:
-            return np.zeros((0, EMBED_DIM), np.float32), np.zeros((0, COLOR_DIM), np.float32)
-        emb = self.model.head.eval()(pooled.to(self.device)).cpu().numpy().astype(np.float32)
-        return emb, pooled[:, SPP_DIM:].numpy().astype(np.float32)
+        return self.guard.run(self.ifn.embed_images_and_colors, views)
 
     @torch.no_grad()
     def embed_views(self, views: list[np.ndarray]) -> np.ndarray:

@@ -166,6 +166,21 @@ def evaluate_features(feats: MatchingSet, matcher: TrajectoryMatcher,
     return report
 
 
+def shortlist_features(per_product: np.ndarray, image_scores: np.ndarray, log_odds: np.ndarray,
+                       k: int, frames: np.ndarray, t: Any, gallery: np.ndarray,
+                       colors: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tree's top ``k`` products (positions, best first; those with a score) and the
+    re-ranker's features of them for trajectory ``t`` (engine/asymnet/rerank.py), from cached
+    features: the evaluation's ``asymnet_card`` and the re-ranker's fit share it."""
+    top = np.argsort(-per_product, kind="stable")[:k]
+    top = top[np.isfinite(per_product[top])]
+    images = [np.flatnonzero(owner == p) for p in top]
+    best = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
+    return top, rerank_features(log_odds[best], frames, t.best, t.quality,
+                                t.pooled[:, SPP_DIM:].float().numpy(), images, best, gallery,
+                                colors)
+
+
 def _card_rank(rr: Reranker, tree_rank: int, per_product: np.ndarray, image_scores: np.ndarray,
                log_odds: np.ndarray, right: int, frames: np.ndarray, t: Any,
                gallery: np.ndarray, colors: np.ndarray, owner: np.ndarray) -> int:
@@ -173,12 +188,8 @@ def _card_rank(rr: Reranker, tree_rank: int, per_product: np.ndarray, image_scor
     product beyond them keeps the tree's rank)."""
     if tree_rank > rr.k:
         return tree_rank
-    top = np.argsort(-per_product, kind="stable")[:rr.k]
-    top = top[np.isfinite(per_product[top])]
-    images = [np.flatnonzero(owner == p) for p in top]
-    best = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
-    f = rerank_features(log_odds[best], frames, t.best, t.quality,
-                        t.pooled[:, SPP_DIM:].float().numpy(), images, best, gallery, colors)
+    top, f = shortlist_features(per_product, image_scores, log_odds, rr.k, frames, t, gallery,
+                                colors, owner)
     order, _ = rr.order(f)
     return int(np.flatnonzero(top[order] == right)[0]) + 1
 

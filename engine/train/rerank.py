@@ -19,9 +19,9 @@ import torch
 
 from engine.asymnet.ifn import SPP_DIM, ImageFeatureNetwork
 from engine.asymnet.model import TrajectoryMatcher
-from engine.asymnet.rerank import Reranker, features, fit_reranker
+from engine.asymnet.rerank import Reranker, fit_reranker
 from engine.categories import compatible
-from engine.train.eval_matching import embed
+from engine.train.eval_matching import embed, product_scores, shortlist_features
 from engine.train.matching_data import MatchingSet, extract_features
 
 
@@ -50,15 +50,11 @@ def shortlists(feats: MatchingSet, matcher: TrajectoryMatcher, k: int = 20,
         image_scores[ok] = res.scores
         log_odds = np.zeros(len(owner))
         log_odds[ok] = res.log_odds
-        best = np.full(len(feats.products), -np.inf)
-        np.maximum.at(best, owner, image_scores)
-        top = [int(p) for p in np.argsort(-best, kind="stable")[:k] if np.isfinite(best[p])]
-        images = [np.flatnonzero(owner == p) for p in top]
-        best_img = np.array([ims[np.argmax(image_scores[ims])] for ims in images], np.int64)
-        f = features(log_odds[best_img], frames, t.best, t.quality,
-                     t.pooled[:, SPP_DIM:].float().numpy(), images, best_img, vectors, colors)
-        right = index.get(t.product, -1)
-        out.append((f, top.index(right) if right in top else -1, np.array(top)))
+        top, f = shortlist_features(product_scores(image_scores, owner, len(feats.products)),
+                                    image_scores, log_odds, k, frames, t, vectors, colors,
+                                    owner)
+        right = np.flatnonzero(top == index.get(t.product, -1))
+        out.append((f, int(right[0]) if len(right) else -1, top))
         if (n + 1) % 100 == 0:
             log(f"  {n + 1}/{len(feats.tracks)} trajectories")
     return out
