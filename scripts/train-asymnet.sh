@@ -41,10 +41,10 @@ synth 10 "$W/d10" --preset hard --clips 64 --seconds 6 --products 2000
 "$V2S" eval --task matching --data "$W/q1" --split all --distractors "$W/cat11" "$W/cat12" \
     --bootstrap 1000 --methods single_frame avg_pool asymnet_top100 --weights "$W/asymnet.pt" \
     --device "$DEVICE" --out "$W/asymnet.eval-20k.json"
-# end to end on q1's 40 clips too: 342 garments tell the card to about +-0.05, the 12 clips'
-# 101 to +-0.1
+# end to end on q1's 40 clips too, against its own 600 products (own_catalog) and 20,000: 342
+# garments tell the card to about +-0.05, the 12 clips' 101 to +-0.1
 "$V2S" eval --task end2end --data "$W/q1" --split all --weights "$W/asymnet.pt" \
-    --device "$DEVICE" --out "$W/end2end-q1.json"
+    --distractors "$W/cat11" "$W/cat12" --device "$DEVICE" --out "$W/end2end-q1-20k.json"
 synth 1 "$W/e2e" --preset hard --clips 12 --products 600
 "$V2S" eval --task end2end --data "$W/e2e" --split all --weights "$W/asymnet.pt" \
     --device "$DEVICE" --out "$W/end2end.json"
