@@ -24,36 +24,25 @@ from engine.asymnet.model import DEFAULT_WEIGHTS, TrajectoryMatcher
 from engine.catalog.retrieval import Catalog
 from engine.categories import compatible
 from engine.detect import create_detector
-from engine.geometry import iou_matrix
 from engine.matching import Matcher
 from engine.train.data import load_split
-from engine.train.eval_end2end import best_cover
+from engine.train.eval_end2end import best_cover, frame_ious
 
 
 def coverage(truth, track) -> tuple[float, float]:
     """Mean IoU with the truth's boxes over their common frames, and the share of the
     garment's frames the track holds."""
-    rows = {int(b[0]): b[1:5] for b in truth.boxes}
-    common = [b for b in track.boxes if int(b[0]) in rows]
-    if not common:
+    ious = frame_ious(truth, track)
+    if not len(ious):
         return 0.0, 0.0
-    ious = np.diag(iou_matrix(np.array([rows[int(b[0])] for b in common]),
-                              np.array([b[1:5] for b in common])))
-    return float(ious.mean()), len(common) / len(truth.boxes)
+    return float(ious.mean()), len(ious) / len(truth.boxes)
 
 
 def covering(truth, tracks, min_iou: float = 0.5) -> int:
     """How many tracks hold the garment at IoU >= min_iou on more than 30% of the frames they
     share with it."""
-    n = 0
-    rows = {int(b[0]): b[1:5] for b in truth.boxes}
-    for t in tracks:
-        common = [b for b in t.boxes if int(b[0]) in rows]
-        if common:
-            ious = np.diag(iou_matrix(np.array([rows[int(b[0])] for b in common]),
-                                      np.array([b[1:5] for b in common])))
-            n += (ious >= min_iou).mean() > 0.3
-    return n
+    return sum(1 for t in tracks
+               if len(ious := frame_ious(truth, t)) and (ious >= min_iou).mean() > 0.3)
 
 
 def main() -> None:

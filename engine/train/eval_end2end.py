@@ -30,18 +30,22 @@ from engine.train.matching_data import read_products
 from engine.types import Track
 
 
+def frame_ious(truth: Track, track: Track) -> np.ndarray:
+    """The IoU of ``track``'s box with ``truth``'s on each frame both have (empty: none)."""
+    rows = {int(r[0]): r[1:5] for r in truth.boxes}
+    frames = [int(f) for f in track.boxes[:, 0] if int(f) in rows]
+    if not frames:
+        return np.zeros(0)
+    mine = track.boxes[np.isin(track.boxes[:, 0], frames)]
+    gt = np.array([rows[int(f)] for f in mine[:, 0]])
+    return np.diag(iou_matrix(gt, mine[:, 1:5]))
+
+
 def best_cover(truth: Track, detected: list[Track], min_iou: float = 0.5) -> Track | None:
     """The detected track with the most frames at IoU >= min_iou with ``truth``."""
-    rows = {int(r[0]): r[1:5] for r in truth.boxes}
     best, best_n = None, 0
     for d in detected:
-        frames = [int(f) for f in d.boxes[:, 0] if int(f) in rows]
-        if not frames:
-            continue
-        mine = d.boxes[np.isin(d.boxes[:, 0], frames)]
-        gt = np.array([rows[int(f)] for f in mine[:, 0]])
-        ious = np.diag(iou_matrix(gt, mine[:, 1:5]))
-        n = int((ious >= min_iou).sum())
+        n = int((frame_ious(truth, d) >= min_iou).sum())
         if n > best_n:
             best, best_n = d, n
     return best
