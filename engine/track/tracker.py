@@ -1,5 +1,6 @@
 """``GarmentTracker``: ByteTrack-style two-stage association with a Kalman motion model and
-colour appearance, that keeps identities through occlusions of up to ``max_lost_s`` seconds.
+colour appearance, that keeps identities through occlusions of up to ``max_lost_s`` seconds and
+finds a garment again by place and colour after up to ``memory_s`` seconds out of sight.
 
 Per frame, ``update(frame_index, detections, frame)`` on frames the detector ran on and
 ``coast(frame_index)`` on the others (the detector may run every k-th frame); both return the
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.track.kalman import KalmanBox
 from engine.track.matching import (
     INF,
     appearance,
@@ -38,7 +40,8 @@ class TrackBox:
 class GarmentTracker:
     def __init__(self, fps: float = 25.0, *, high_score: float = 0.35, low_score: float = 0.2,
                  max_lost_s: float = 1.0, min_hits: int = 2, appearance_weight: float = 0.35,
-                 category_penalty: float = 0.15, min_track_frames: int = 5) -> None:
+                 category_penalty: float = 0.15, min_track_frames: int = 5,
+                 memory_s: float = 3.0, duplicate_iou: float = 0.5) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         if not 0 <= low_score <= high_score <= 1:
@@ -46,9 +49,18 @@ class GarmentTracker:
                              f"{high_score}")
         if max_lost_s < 0:
             raise ValueError(f"max_lost_s must be >= 0, got {max_lost_s}")
+        if memory_s < 0:
+            raise ValueError(f"memory_s must be >= 0, got {memory_s}")
+        if not 0 < duplicate_iou <= 1:
+            raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
         self.fps = fps
         self.high_score, self.low_score = high_score, low_score
         self.max_lost = int(round(max_lost_s * fps))
+        # lost longer than max_lost, a track is out of sight: no boxes, no motion model, but
+        # remembered (its motion model and colours) until memory frames, so that a garment hidden
+        # for a few seconds (someone walks in front) comes back as the same trajectory
+        self.memory = max(self.max_lost, int(round(memory_s * fps)))
+        self.duplicate_iou = duplicate_iou
         self.min_hits = min_hits
         self.appearance_weight = appearance_weight
         self.category_penalty = category_penalty
@@ -56,6 +68,7 @@ class GarmentTracker:
         self._next_id = 1
         self._tracks: list[GarmentTrack] = []
         self._finished: list[Track] = []
+        self._dormant: set[int] = set()  # ids of tracks lost longer than max_lost
 
     def reset(self) -> None:
         """Forget everything: a new video. Track ids start again at 1."""
@@ -63,7 +76,8 @@ class GarmentTracker:
                       max_lost_s=self.max_lost / self.fps, min_hits=self.min_hits,
                       appearance_weight=self.appearance_weight,
                       category_penalty=self.category_penalty,
-                      min_track_frames=self.min_track_frames)
+                      min_track_frames=self.min_track_frames, memory_s=self.memory / self.fps,
+                      duplicate_iou=self.duplicate_iou)
 
     # --- per frame ------------------------------------------------------------------------
     def coast(self, frame: int) -> list[TrackBox]:
@@ -96,9 +110,17 @@ class GarmentTracker:
         # 1) confident detections against every track: IoU for the recent ones, position and
         #    colour for the ones lost a while (re-association after occlusion)
         cost = self._cost(tracks, boxes, recent, dets.xyxy[high], feats[high], cats[high])
+        # a box on a garment a recent track follows is not a lost one coming back: a second
+        # box on that garment (another category's, now and then) would keep the lost
+        # track alive beside it
+        if recent.any() and not recent.all() and len(high):
+            crowded = iou_matrix(dets.xyxy[high], boxes[recent]).max(1) >= self.duplicate_iou
+            cost[np.ix_(~recent, crowded)] = INF
         pairs, un_t, un_h = assign(cost, 0.8)
         for ti, di in pairs:
             d = high[di]
+            if tracks[ti].track_id in self._dormant:
+                self._wake(tracks[ti], frame, dets.xyxy[d])
             tracks[ti].update(frame, dets.xyxy[d], float(dets.confidence[d]), str(cats[d]),
                               feats[d], self.min_hits)
         # 2) weak detections against the recent tracks left, by IoU alone
@@ -120,17 +142,29 @@ class GarmentTracker:
         alive = []
         for t in self._tracks:
             if t.last_update != frame:
-                if frame - t.last_update > self.max_lost or (t.state != CONFIRMED
-                                                             and frame - t.last_update > 2):
+                if frame - t.last_update > self.memory or (t.state != CONFIRMED
+                                                           and frame - t.last_update > 2):
                     self._end(t)
                     continue
-                t.coast(frame)
+                if frame - t.last_update > self.max_lost:
+                    self._dormant.add(t.track_id)  # out of sight: remembered, not shown
+                else:
+                    t.coast(frame)
             alive.append(t)
         self._tracks = alive
         return [TrackBox(t.track_id, t.history[frame][0], t.history[frame][1], t.category,
                          t.last_update == frame)
                 for t in self._tracks if t.state == CONFIRMED
                 and frame - t.last_update <= self.max_lost // 2]
+
+    def _wake(self, t: GarmentTrack, frame: int, box: np.ndarray) -> None:
+        """A track out of sight is seen again: its trajectory has a hole where it was (no
+        box over whatever hid it, no crop of that for the matcher), and its motion starts
+        afresh from the new box."""
+        self._dormant.discard(t.track_id)
+        for f in range(t.last_update + 1, frame):
+            t.history.pop(f, None)
+        t.kf = KalmanBox(box)
 
     def _cost(self, tracks, boxes, recent, det_boxes, det_feats, det_cats) -> np.ndarray:
         n, m = len(tracks), len(det_boxes)
@@ -157,6 +191,7 @@ class GarmentTracker:
 
     # --- endings --------------------------------------------------------------------------
     def _end(self, t: GarmentTrack) -> None:
+        self._dormant.discard(t.track_id)
         track = self._as_track(t)
         if track is not None:
             self._finished.append(track)
@@ -174,7 +209,8 @@ class GarmentTracker:
         # Analysis runs ahead of the playhead, so the boxes of frames the detector skipped
         # (or lost the garment on) are interpolated between the detections around them,
         # which beats the motion model's extrapolation. A track starts and (here) ends on a
-        # detection, so every other frame lies strictly between two.
+        # detection, so every other frame lies strictly between two (frames it was out of
+        # sight on are not in its history: a hole, see _wake).
         for f in frames:
             box, score, was_detected = t.history[f]
             if not was_detected:

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from engine.analysis import SEGMENT, Progress, StageTimes, analyze, run_analysis
@@ -68,10 +69,12 @@ def test_a_cut_starts_a_shot_and_forces_detections_around_it(two_shots):
     expected = {f for f in range(n) if f % 5 == 0} | {cut - 1, n - 1}
     assert times.detected_frames == sum(det.calls) == len(expected)
     assert times.frames == n
+    lost = round(1.0 * 25)  # the tracker's max_lost_s at the clip's 25 fps
     for t in ann.tracks:  # no trajectory crosses the cut, and each has a box on every frame
-        frames = t.boxes[:, 0].astype(int)
+        frames = t.boxes[:, 0].astype(int)  # but where its garment was out of sight longer
         assert frames[-1] < cut or frames[0] >= cut
-        assert list(frames) == list(range(frames[0], frames[-1] + 1))
+        steps = np.diff(frames)
+        assert ((steps == 1) | (steps > lost)).all(), frames
     assert {int(t.boxes[-1, 0]) for t in ann.tracks} & {cut - 1, n - 1}  # shots end boxed
 
 

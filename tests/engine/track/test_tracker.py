@@ -80,8 +80,31 @@ def test_a_garment_hidden_for_under_a_second_keeps_its_id():
 
 
 def test_a_garment_hidden_too_long_gets_a_new_id():
-    seen = ids_seen(GarmentTracker(25.0, max_lost_s=0.5), moving(80, gone=range(30, 60)))
+    seen = ids_seen(GarmentTracker(25.0, max_lost_s=0.5, memory_s=0.5),
+                    moving(80, gone=range(30, 60)))
     assert {tid for _, tid in seen} == {1, 2}
+
+
+def test_a_garment_out_of_sight_for_seconds_is_found_again_with_a_hole_in_its_trajectory():
+    """Hidden 1.2 s (more than max_lost, less than memory): the same trajectory, without
+    boxes on the frames it was out of sight (none over whatever hid it), and its boxes not
+    shown while it was."""
+    t = GarmentTracker(25.0)  # lost 1 s, remembered 3 s
+    shown = []
+    for f, dets in moving(100, gone=range(30, 60)):
+        shown += [(f, b.track_id) for b in t.update(f, dets)]
+    assert {tid for _, tid in shown} == {1}
+    assert not [f for f, _ in shown if 30 + 12 < f < 60]  # half the lost time at most
+    (track,) = t.finish()
+    assert track.frames.tolist() == [*range(30), *range(60, 100)]
+    np.testing.assert_allclose(track.boxes[:, 1], 50 + 3 * track.frames, atol=1e-3)
+
+
+def test_memory_ends_a_track_out_of_sight_for_longer():
+    t = GarmentTracker(25.0, memory_s=2.0)  # 50 frames
+    for f, dets in moving(100, gone=range(30, 81)):  # out of sight 51 frames
+        t.update(f, dets)
+    assert [len(tr.boxes) for tr in t.finish()] == [30, 19]
 
 
 def test_finished_tracks_hold_a_box_on_every_frame_between_detections():
@@ -189,7 +212,7 @@ def test_two_garments_of_other_categories_in_the_same_place_get_their_own_tracks
 
 
 def test_snapshot_hands_finished_tracks_over_once_and_shows_active_ones():
-    t = GarmentTracker(25.0, max_lost_s=0.2)  # 5 frames
+    t = GarmentTracker(25.0, max_lost_s=0.2, memory_s=0.2)  # 5 frames
     for f in range(6):
         t.update(f, one([0, 0, 40, 80]))
     done, active = t.snapshot()
@@ -204,17 +227,21 @@ def test_snapshot_hands_finished_tracks_over_once_and_shows_active_ones():
 
 def test_reset_keeps_the_settings():
     t = GarmentTracker(30.0, high_score=0.6, low_score=0.3, max_lost_s=0.5, min_hits=3,
-                       appearance_weight=0.2, category_penalty=0.4, min_track_frames=7)
+                       appearance_weight=0.2, category_penalty=0.4, min_track_frames=7,
+                       memory_s=2.0)
     t.update(0, one([0, 0, 40, 80]))
     t.reset()
     assert (t.fps, t.high_score, t.low_score, t.max_lost, t.min_hits, t.appearance_weight,
-            t.category_penalty, t.min_track_frames) == (30.0, 0.6, 0.3, 15, 3, 0.2, 0.4, 7)
+            t.category_penalty, t.min_track_frames, t.memory) == (30.0, 0.6, 0.3, 15, 3, 0.2,
+                                                                  0.4, 7, 60)
     assert t._tracks == [] and t._next_id == 1
 
 
 def test_more_bad_settings_name_the_value():
     with pytest.raises(ValueError, match="max_lost_s"):
         GarmentTracker(25, max_lost_s=-1)
+    with pytest.raises(ValueError, match="memory_s"):
+        GarmentTracker(25, memory_s=-1)
     with pytest.raises(ValueError, match="low_score"):
         GarmentTracker(25, low_score=-0.1)
     with pytest.raises(ValueError, match="high_score"):
@@ -431,7 +458,7 @@ def test_a_lost_track_can_come_back_after_exactly_its_lost_time():
     red = np.zeros((200, 300, 3), np.uint8)
     red[:] = (0, 0, 255)
     for gap, same in ((11, True), (12, False)):
-        t = GarmentTracker(25.0, max_lost_s=0.4)  # 10 frames
+        t = GarmentTracker(25.0, max_lost_s=0.4, memory_s=0.4)  # 10 frames
         for f in range(4):
             t.update(f, one([50, 50, 110, 170]), red)
         for f in range(4, 3 + gap):
