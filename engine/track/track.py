@@ -24,6 +24,8 @@ class GarmentTrack:
         self.history: dict[int, tuple[np.ndarray, float, bool]] = {frame: (box.copy(), score,
                                                                          True)}
         self.scores = [score]
+        # lost longer than the tracker's max_lost: no boxes, no coasting, only remembered
+        self.out_of_sight = False
 
     @property
     def category(self) -> str:
@@ -37,6 +39,13 @@ class GarmentTrack:
 
     def update(self, frame: int, box: np.ndarray, score: float, category: str,
                feature: np.ndarray, min_hits: int) -> None:
+        if self.out_of_sight:
+            # seen again: a hole where it was hidden (no box over whatever hid it, no crop
+            # of that for the matcher), and its motion starts afresh from the new box
+            for f in range(self.last_update + 1, frame):
+                self.history.pop(f, None)
+            self.kf = KalmanBox(box)
+            self.out_of_sight = False
         self.kf.update(box)
         self.hits += 1
         self.last_update = frame

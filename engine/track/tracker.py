@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.track.kalman import KalmanBox
 from engine.track.matching import (
     INF,
     appearance,
@@ -68,7 +67,6 @@ class GarmentTracker:
         self._next_id = 1
         self._tracks: list[GarmentTrack] = []
         self._finished: list[Track] = []
-        self._dormant: set[int] = set()  # ids of tracks lost longer than max_lost
 
     def reset(self) -> None:
         """Forget everything: a new video. Track ids start again at 1."""
@@ -119,8 +117,6 @@ class GarmentTracker:
         pairs, un_t, un_h = assign(cost, 0.8)
         for ti, di in pairs:
             d = high[di]
-            if tracks[ti].track_id in self._dormant:
-                self._wake(tracks[ti], frame, dets.xyxy[d])
             tracks[ti].update(frame, dets.xyxy[d], float(dets.confidence[d]), str(cats[d]),
                               feats[d], self.min_hits)
         # 2) weak detections against the recent tracks left, by IoU alone
@@ -147,7 +143,7 @@ class GarmentTracker:
                     self._end(t)
                     continue
                 if frame - t.last_update > self.max_lost:
-                    self._dormant.add(t.track_id)  # out of sight: remembered, not shown
+                    t.out_of_sight = True  # remembered, not shown
                 else:
                     t.coast(frame)
             alive.append(t)
@@ -156,15 +152,6 @@ class GarmentTracker:
                          t.last_update == frame)
                 for t in self._tracks if t.state == CONFIRMED
                 and frame - t.last_update <= self.max_lost // 2]
-
-    def _wake(self, t: GarmentTrack, frame: int, box: np.ndarray) -> None:
-        """A track out of sight is seen again: its trajectory has a hole where it was (no
-        box over whatever hid it, no crop of that for the matcher), and its motion starts
-        afresh from the new box."""
-        self._dormant.discard(t.track_id)
-        for f in range(t.last_update + 1, frame):
-            t.history.pop(f, None)
-        t.kf = KalmanBox(box)
 
     def _cost(self, tracks, boxes, recent, det_boxes, det_feats, det_cats) -> np.ndarray:
         n, m = len(tracks), len(det_boxes)
@@ -191,7 +178,6 @@ class GarmentTracker:
 
     # --- endings --------------------------------------------------------------------------
     def _end(self, t: GarmentTrack) -> None:
-        self._dormant.discard(t.track_id)
         track = self._as_track(t)
         if track is not None:
             self._finished.append(track)
@@ -210,7 +196,7 @@ class GarmentTracker:
         # (or lost the garment on) are interpolated between the detections around them,
         # which beats the motion model's extrapolation. A track starts and (here) ends on a
         # detection, so every other frame lies strictly between two (frames it was out of
-        # sight on are not in its history: a hole, see _wake).
+        # sight on are not in its history: a hole, see GarmentTrack.update).
         for f in frames:
             box, score, was_detected = t.history[f]
             if not was_detected:

@@ -14,6 +14,7 @@ import pytest
 
 from engine.analysis import SEGMENT, Progress, StageTimes, analyze, run_analysis
 from engine.detect import create_detector
+from engine.track import GarmentTracker
 
 
 class Recording:
@@ -69,7 +70,7 @@ def test_a_cut_starts_a_shot_and_forces_detections_around_it(two_shots):
     expected = {f for f in range(n) if f % 5 == 0} | {cut - 1, n - 1}
     assert times.detected_frames == sum(det.calls) == len(expected)
     assert times.frames == n
-    lost = round(1.0 * 25)  # the tracker's max_lost_s at the clip's 25 fps
+    lost = GarmentTracker(25.0).max_lost  # the default lost time, at the clip's 25 fps
     for t in ann.tracks:  # no trajectory crosses the cut, and each has a box on every frame
         frames = t.boxes[:, 0].astype(int)  # but where its garment was out of sight longer
         assert frames[-1] < cut or frames[0] >= cut
