@@ -23,7 +23,7 @@ import numpy as np
 from engine.analysis import run_analysis
 from engine.cache import cache_dir
 from engine.catalog.retrieval import Catalog
-from engine.geometry import iou_matrix
+from engine.geometry import paired_iou
 from engine.matching import Matcher
 from engine.train.data import load_split
 from engine.train.matching_data import read_products
@@ -38,7 +38,7 @@ def frame_ious(truth: Track, track: Track) -> np.ndarray:
         return np.zeros(0)
     mine = track.boxes[np.isin(track.boxes[:, 0], frames)]
     gt = np.array([rows[int(f)] for f in mine[:, 0]])
-    return np.diag(iou_matrix(gt, mine[:, 1:5]))
+    return paired_iou(gt, mine[:, 1:5])
 
 
 def best_cover(truth: Track, detected: list[Track], min_iou: float = 0.5) -> Track | None:
