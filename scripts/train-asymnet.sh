@@ -2,8 +2,10 @@
 # AsymNet from nothing: the training sets, the negatives catalogue, the training and the
 # shop-scale evaluation of resources/models/asymnet.md, in one script.
 #   bash scripts/train-asymnet.sh [WORK_DIR]          (default .cache/asymnet-work)
-# On two CPU cores about three hours: an hour and a quarter of data, 20 to 30 min of training, 17
-# of the re-ranker, 25 of evaluation.
+# On two quiet CPU cores about two and a half hours: an hour of data (a 64-clip set about three
+# minutes), 40 min of training (the backbone features of the eleven sets, two minutes each, then
+# 1,500 steps in 15), 20 of the re-ranker, 25 of evaluation; shared with other work, far more
+# (2026-12-08: 83 min of training).
 # On a lent GPU set DEVICE=cuda (the backbone and the training run there). Writes
 # WORK_DIR/asymnet.pt, its re-ranker WORK_DIR/asymnet.rerank.json and WORK_DIR/*.json; copy the
 # weights and the re-ranker to resources/models/ and the reports beside them when they are
